@@ -1,0 +1,121 @@
+//! Gather, index_select and scatter_add on the CPU. Indices are checked: an out-of-range
+//! index is an error, never an out-of-bounds access.
+
+use super::elem::Num;
+use super::elementwise::with_type;
+use super::walk::{offset_of, par_range, Ptr};
+use super::Arg;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+
+fn bad_index(op: &'static str, idx: i64, size: usize) -> Error {
+    Error::Arg {
+        op,
+        msg: alloc::format!("index {idx} is out of bounds for a dimension of size {size}"),
+    }
+}
+
+/// Reads index `i` (linear over `idx`'s shape), wrapping negatives; `None` if out of range.
+#[inline]
+fn read_index(idx: &Arg, i: usize, size: usize) -> core::result::Result<usize, i64> {
+    let off = idx.layout.offset + offset_of(i, idx.layout.dims(), &idx.layout.strides);
+    // SAFETY: `off` lies inside the index view; dtype is i64 (checked by core).
+    let v = unsafe { *(idx.ptr.0 as *const i64).add(off) };
+    let w = if v < 0 { v + size as i64 } else { v };
+    if w < 0 || w as usize >= size {
+        Err(v)
+    } else {
+        Ok(w as usize)
+    }
+}
+
+/// `y[p] = x[p with dim := index[p]]`, y shaped like index.
+pub fn gather(dim: usize, x: &Arg, idx: &Arg, y: &Arg) -> Result<()> {
+    let size = x.layout.shape.0[dim];
+    let bad: spin::Mutex<Option<i64>> = spin::Mutex::new(None);
+    let n = y.layout.numel();
+    with_type!(x.dtype, T => {
+        let (xp, yp) = (Ptr(x.ptr.0 as *mut T), Ptr(y.ptr.0 as *mut T));
+        let dims = y.layout.dims();
+        par_range(n, n, |i| {
+            let j = match read_index(idx, i, size) {
+                Ok(j) => j,
+                Err(v) => { *bad.lock() = Some(v); return; }
+            };
+            let mut xo = x.layout.offset;
+            let mut rem = i;
+            for d in (0..dims.len()).rev() {
+                let c = rem % dims[d];
+                rem /= dims[d];
+                xo += if d == dim { j } else { c } * x.layout.strides[d];
+            }
+            let yo = y.layout.offset + offset_of(i, dims, &y.layout.strides);
+            // SAFETY: offsets lie inside the views (index checked above).
+            unsafe { *yp.at(yo) = *xp.at(xo) }
+        });
+    });
+    match bad.into_inner() {
+        None => Ok(()),
+        Some(v) => Err(bad_index("gather", v, size)),
+    }
+}
+
+/// Picks slices of `x` along `dim` by a 1-D index.
+pub fn index_select(dim: usize, x: &Arg, idx: &Arg, y: &Arg) -> Result<()> {
+    let size = x.layout.shape.0[dim];
+    let nidx = idx.layout.numel();
+    let mut map = alloc::vec::Vec::new();
+    map.try_reserve(nidx).map_err(|_| {
+        Error::Driver(alloc::string::String::from(
+            "index_select: host allocation failed",
+        ))
+    })?;
+    for i in 0..nidx {
+        map.push(read_index(idx, i, size).map_err(|v| bad_index("index_select", v, size))?);
+    }
+    let n = y.layout.numel();
+    with_type!(x.dtype, T => {
+        let (xp, yp) = (Ptr(x.ptr.0 as *mut T), Ptr(y.ptr.0 as *mut T));
+        let dims = y.layout.dims();
+        par_range(n, n, |i| {
+            let mut xo = x.layout.offset;
+            let mut rem = i;
+            for d in (0..dims.len()).rev() {
+                let c = rem % dims[d];
+                rem /= dims[d];
+                xo += if d == dim { map[c] } else { c } * x.layout.strides[d];
+            }
+            let yo = y.layout.offset + offset_of(i, dims, &y.layout.strides);
+            // SAFETY: offsets lie inside the views.
+            unsafe { *yp.at(yo) = *xp.at(xo) }
+        });
+    });
+    Ok(())
+}
+
+/// `y[p with dim := index[p]] += src[p]`, sequential so repeated indices accumulate exactly.
+pub fn scatter_add(dim: usize, src: &Arg, idx: &Arg, y: &Arg) -> Result<()> {
+    let size = y.layout.shape.0[dim];
+    let dims = idx.layout.dims();
+    let n = idx.layout.numel();
+    for i in 0..n {
+        read_index(idx, i, size).map_err(|v| bad_index("scatter_add", v, size))?;
+    }
+    with_type!(src.dtype, T => {
+        let (sp, yp) = (Ptr(src.ptr.0 as *mut T), Ptr(y.ptr.0 as *mut T));
+        for i in 0..n {
+            let j = read_index(idx, i, size).unwrap_or(0);
+            let mut yo = y.layout.offset;
+            let mut rem = i;
+            for d in (0..dims.len()).rev() {
+                let c = rem % dims[d];
+                rem /= dims[d];
+                yo += if d == dim { j } else { c } * y.layout.strides[d];
+            }
+            let so = src.layout.offset + offset_of(i, dims, &src.layout.strides);
+            // SAFETY: offsets lie inside the views (indices checked above).
+            unsafe { *yp.at(yo) = (*yp.at(yo)).add(*sp.at(so)) }
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! The op tables drivers implement: primitives and fused ops.
+
+pub mod fused;
+pub mod prim;
+
+pub use fused::FusedOp;
+pub use prim::{Axes, BinaryOp, Distribution, PrimOp, ReduceOp, ScanOp, UnaryOp};
