@@ -1,0 +1,2 @@
+//! Shared test support for Lantern: fixture loading and the driver conformance suite that
+//! every driver crate runs against the CPU driver.
