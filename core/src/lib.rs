@@ -20,16 +20,20 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod autograd;
 pub mod cpu;
 pub mod driver;
 pub mod dtype;
 pub mod error;
 pub mod layout;
 pub mod mem;
+pub mod nn;
+pub mod optim;
 pub mod ops;
 pub mod rng;
 pub mod tensor;
 
+pub use autograd::{no_grad, NoGradGuard};
 pub use driver::{block_on, BufId, Device, DeviceId, Driver, MemoryStats, View};
 pub use dtype::{DType, Element, Scalar};
 pub use error::{Error, Result};

@@ -155,8 +155,9 @@ impl Tensor {
         } else {
             0.0
         };
-        // PyTorch fills the second half from the end so that `end` is exact.
-        let half = steps / 2;
+        // PyTorch fills the second half from the end so that `end` is exact; a single
+        // step is `start`, not `end` (PyTorch special-cases steps == 1 the same way).
+        let half = if steps == 1 { 1 } else { steps / 2 };
         let t = Tensor::empty(Shape::new(&[steps]), dtype, device)?;
         Tensor::exec(
             &PrimOp::Iota { start, step },
@@ -181,7 +182,7 @@ impl Tensor {
         let t = Tensor::try_zeros([n, m], dtype, device)?;
         let k = n.min(m);
         // The diagonal is a strided view with stride m + 1.
-        let diag = t.with_layout(crate::layout::Layout {
+        let diag = t.raw_view(crate::layout::Layout {
             shape: Shape::new(&[k]),
             strides: smallvec::smallvec![m + 1],
             offset: 0,

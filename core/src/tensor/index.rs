@@ -4,7 +4,9 @@ use super::{sugar, Tensor};
 use crate::dtype::DType;
 use crate::error::{arg_err, dtype_err, shape_err, Result};
 use crate::layout::wrap_dim;
+use crate::autograd::{record, GradOp, Saved};
 use crate::ops::PrimOp;
+use smallvec::smallvec;
 
 fn need_i64(op: &'static str, index: &Tensor) -> Result<()> {
     if index.dtype() != DType::I64 {
@@ -48,7 +50,9 @@ impl Tensor {
         if out.numel() > 0 {
             Tensor::exec(&PrimOp::Gather { dim: d }, &[self, index], &out)?;
         }
-        Ok(out)
+        Ok(record(out, GradOp::Gather { dim: d, in_shape: self.shape().clone() }, &[self, index], |_| {
+            smallvec![Saved::input(index)]
+        }))
     }
 
     /// Slices of `self` along `dim` picked by a 1-D int64 index.
@@ -71,6 +75,9 @@ impl Tensor {
         if out.numel() > 0 || index.numel() > 0 {
             let idx = index.try_reshape(&[-1])?;
             Tensor::exec(&PrimOp::IndexSelect { dim: d }, &[self, &idx], &out)?;
+            return Ok(record(out, GradOp::IndexSelect { dim: d, in_shape: self.shape().clone() }, &[self, &idx], |_| {
+                smallvec![Saved::input(&idx)]
+            }));
         }
         Ok(out)
     }
@@ -111,7 +118,7 @@ impl Tensor {
         if index.numel() > 0 {
             Tensor::exec(&PrimOp::ScatterAdd { dim: d }, &[src, index], &out)?;
         }
-        Ok(out)
+        Ok(record(out, GradOp::ScatterAdd { dim: d }, &[self, index, src], |_| smallvec![Saved::input(index)]))
     }
 
     /// One-hot encoding of int64 class indices into int64 (`num_classes = None` uses max + 1).

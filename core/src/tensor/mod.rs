@@ -20,7 +20,8 @@ use crate::layout::{Layout, Shape};
 use crate::ops::PrimOp;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use crate::autograd::{GradCell, GradOp, Hook, Node};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A driver buffer plus the device that owns it; freed back to the pool on drop.
 pub struct Storage {
@@ -56,6 +57,12 @@ struct Inner {
     storage: Arc<Storage>,
     layout: Layout,
     dtype: DType,
+    /// Set on leaves by `requires_grad_`, and on every recorded op's output.
+    requires_grad: AtomicBool,
+    /// The node that computed this tensor (None for leaves and untracked results).
+    grad_fn: Option<Arc<Node>>,
+    /// `.grad()` of a leaf, and hooks.
+    cell: spin::Mutex<GradCell>,
 }
 
 /// An n-dimensional array on a device, with PyTorch's names and semantics.
@@ -93,12 +100,159 @@ impl Tensor {
             storage,
             layout,
             dtype,
+            requires_grad: AtomicBool::new(false),
+            grad_fn: None,
+            cell: spin::Mutex::new(GradCell::default()),
         }))
     }
 
-    /// A new handle on the same storage with another layout (a view).
-    pub(crate) fn with_layout(&self, layout: Layout) -> Tensor {
+    /// A view with another layout on the same storage, recorded as `op` for autograd.
+    pub(crate) fn with_layout_op(&self, layout: Layout, op: impl FnOnce() -> GradOp) -> Tensor {
+        let v = self.raw_view(layout);
+        if crate::autograd::needs_grad(&[self]) {
+            crate::autograd::record(v, op(), &[self], |_| smallvec::SmallVec::new())
+        } else {
+            v
+        }
+    }
+
+    /// A view with another layout on the same storage, not recorded (internal use).
+    pub(crate) fn raw_view(&self, layout: Layout) -> Tensor {
         Tensor::from_parts(self.0.storage.clone(), layout, self.0.dtype)
+    }
+
+    /// `x[start : start + len*step : step]` along `dim`, not recorded (internal use).
+    pub(crate) fn raw_slice(&self, dim: usize, start: usize, len: usize, step: usize) -> Tensor {
+        let mut l = self.layout().clone();
+        l.offset += start * l.strides[dim];
+        l.shape.0[dim] = len;
+        l.strides[dim] *= step;
+        self.raw_view(l)
+    }
+
+    // ------------------------------------------------------------------ autograd
+
+    /// True if gradients flow to (leaf) or through (non-leaf) this tensor.
+    pub fn requires_grad(&self) -> bool {
+        self.0.requires_grad.load(Ordering::Relaxed)
+    }
+
+    /// True for tensors not computed by a recorded op.
+    pub fn is_leaf(&self) -> bool {
+        self.0.grad_fn.is_none()
+    }
+
+    /// The node that computed this tensor, if recorded.
+    pub fn grad_fn(&self) -> Option<&Arc<Node>> {
+        self.0.grad_fn.as_ref()
+    }
+
+    /// Marks a leaf as requiring grad (PyTorch's `requires_grad_`); returns it for chaining.
+    pub fn try_requires_grad_(&self, on: bool) -> Result<Tensor> {
+        if !self.is_leaf() {
+            return Err(Error::Autograd(alloc::string::String::from(
+                "you can only change requires_grad flags of leaf tensors",
+            )));
+        }
+        if on && !self.dtype().is_float() {
+            return Err(dtype_err(
+                "requires_grad_",
+                alloc::format!("only floating point tensors can require gradients, got {}", self.dtype()),
+            ));
+        }
+        self.0.requires_grad.store(on, Ordering::Relaxed);
+        Ok(self.clone())
+    }
+
+    /// A tensor sharing storage, cut from the graph.
+    pub fn detach(&self) -> Tensor {
+        self.raw_view(self.layout().clone())
+    }
+
+    /// The accumulated gradient of a leaf.
+    pub fn grad(&self) -> Option<Tensor> {
+        self.0.cell.lock().grad.clone()
+    }
+
+    /// Replaces the accumulated gradient (`None` clears it, like `zero_grad(set_to_none=True)`).
+    pub fn set_grad(&self, g: Option<Tensor>) {
+        self.0.cell.lock().grad = g;
+    }
+
+    /// Registers a hook called with this tensor's gradient during backward; it may return a
+    /// replacement gradient.
+    pub fn register_hook(&self, hook: impl Fn(&Tensor) -> Option<Tensor> + crate::driver::MaybeSend + crate::driver::MaybeSync + 'static) -> Result<()> {
+        let h: Hook = alloc::boxed::Box::new(hook);
+        match &self.0.grad_fn {
+            Some(n) => crate::autograd::add_node_hook(n, h),
+            None if self.requires_grad() => self.0.cell.lock().hooks.push(h),
+            None => {
+                return Err(Error::Autograd(alloc::string::String::from(
+                    "cannot register a hook on a tensor that doesn't require gradient",
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// Backpropagates from a scalar (PyTorch's `loss.backward()`).
+    pub fn try_backward(&self) -> Result<()> {
+        crate::autograd::backward(core::slice::from_ref(self), None, false, false)
+    }
+
+    /// Backpropagates with an explicit output gradient and graph options.
+    pub fn try_backward_with(&self, grad: Option<&Tensor>, retain_graph: bool, create_graph: bool) -> Result<()> {
+        let g = grad.map(core::slice::from_ref);
+        crate::autograd::backward(core::slice::from_ref(self), g, retain_graph, create_graph)
+    }
+
+    pub(crate) fn with_grad_fn(self, node: Arc<Node>) -> Tensor {
+        let inner = match Arc::try_unwrap(self.0) {
+            Ok(i) => i,
+            Err(shared) => Inner {
+                storage: shared.storage.clone(),
+                layout: shared.layout.clone(),
+                dtype: shared.dtype,
+                requires_grad: AtomicBool::new(false),
+                grad_fn: None,
+                cell: spin::Mutex::new(GradCell::default()),
+            },
+        };
+        Tensor(Arc::new(Inner {
+            requires_grad: AtomicBool::new(true),
+            grad_fn: Some(node),
+            ..inner
+        }))
+    }
+
+    /// The identity of a leaf for gradient bookkeeping.
+    pub(crate) fn leaf_key(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+
+    /// Takes this handle's node when it is the last handle (for iterative graph drops).
+    pub(crate) fn take_grad_fn_if_unique(self) -> Option<Arc<Node>> {
+        Arc::try_unwrap(self.0).ok().and_then(|mut i| i.grad_fn.take())
+    }
+
+    /// Adds a backward result into a leaf's `.grad()`, running its hooks first.
+    pub(crate) fn accumulate_grad(&self, g: Tensor, create_graph: bool) -> Result<()> {
+        let mut cell = self.0.cell.lock();
+        let mut g = g;
+        for h in cell.hooks.iter() {
+            if let Some(r) = h(&g) {
+                g = r;
+            }
+        }
+        let g = if create_graph { g } else { g.detach() };
+        cell.grad = Some(match cell.grad.take() {
+            None => g,
+            Some(prev) => {
+                let _ng = (!create_graph).then(crate::autograd::no_grad);
+                prev.try_add(&g)?
+            }
+        });
+        Ok(())
     }
 
     /// The shape.
@@ -306,6 +460,10 @@ impl Tensor {
         fn item<T: Element>(&self) -> T = try_item;
         /// Panicking form of [`Tensor::try_size`].
         fn size(&self, dim: isize) -> usize = try_size;
+        /// Panicking form of [`Tensor::try_requires_grad_`].
+        fn requires_grad_(&self, on: bool) -> Tensor = try_requires_grad_;
+        /// Panicking form of [`Tensor::try_backward`].
+        fn backward(&self) -> () = try_backward;
     }
 }
 

@@ -7,7 +7,9 @@ use super::{sugar, Tensor};
 use crate::dtype::{DType, Scalar};
 use crate::error::{arg_err, dtype_err, shape_err, Result};
 use crate::layout::{broadcast_shapes, wrap_dim, Layout, Shape};
+use crate::autograd::{record, GradOp, Saved};
 use crate::ops::{FusedOp, PrimOp, ReduceOp};
+use smallvec::smallvec;
 use alloc::vec::Vec;
 use smallvec::SmallVec;
 
@@ -128,7 +130,7 @@ impl Tensor {
         let (m, k, n) = (a.dims()[0], a.dims()[1], b.dims()[1]);
         let out = Tensor::empty(Shape::new(&[m, n]), a.dtype(), a.device())?;
         Tensor::matmul_into(a, b, &out, k)?;
-        Ok(out)
+        Ok(record(out, GradOp::Matmul { alpha: 1.0 }, &[a, b], |_| smallvec![Saved::input(a), Saved::input(b)]))
     }
 
     fn mm_batched(
@@ -149,7 +151,9 @@ impl Tensor {
         let vb = b.try_broadcast_to(&db)?;
         let out = Tensor::empty(Shape::new(&dout), a.dtype(), a.device())?;
         Tensor::matmul_into(&va, &vb, &out, k)?;
-        Ok(out)
+        Ok(record(out, GradOp::Matmul { alpha: 1.0 }, &[&va, &vb], |_| {
+            smallvec![Saved::input(&va), Saved::input(&vb)]
+        }))
     }
 
     fn matmul_into(a: &Tensor, b: &Tensor, out: &Tensor, k: usize) -> Result<()> {
@@ -196,6 +200,14 @@ impl Tensor {
         if x.numel() == 0 {
             return x.try_contiguous();
         }
+        let y = crate::autograd::with_grad_mode(false, || x.softmax_plain(d, log))?;
+        let op = if log { GradOp::LogSoftmax { dim: d } } else { GradOp::Softmax { dim: d } };
+        Ok(record(y, op, &[&x], |y| smallvec![Saved::output(y)]))
+    }
+
+    /// Softmax without recording: the driver's fused kernel when it has one, else composed.
+    fn softmax_plain(&self, d: usize, log: bool) -> Result<Tensor> {
+        let x = self;
         if d == x.rank() - 1 && x.is_contiguous() {
             let op = if log {
                 FusedOp::LogSoftmax
@@ -271,12 +283,16 @@ impl Tensor {
         if dst.numel() > 0 {
             Tensor::exec(&PrimOp::Copy, &[&src], &dst)?;
         }
-        Ok(out)
+        Ok(record(out, GradOp::Pad { pad: pad.to_vec() }, &[self], |_| smallvec![]))
     }
 
     /// The windows of a padded `[N, C, H, W]` input as a strided view
     /// `[N, C, OH, OW, KH, KW]` (no copy).
-    fn windows(xp: &Tensor, k: [usize; 2], o: [usize; 2], s: [usize; 2], d: [usize; 2]) -> Tensor {
+    pub(crate) fn windows(&self, k: [usize; 2], o: [usize; 2], s: [usize; 2], d: [usize; 2]) -> Result<Tensor> {
+        let xp = self;
+        if xp.rank() != 4 {
+            return Err(shape_err("unfold", "a [N, C, H, W] input", xp.shape()));
+        }
         let st = xp.strides();
         let l = Layout {
             shape: Shape::new(&[xp.dims()[0], xp.dims()[1], o[0], o[1], k[0], k[1]]),
@@ -290,7 +306,8 @@ impl Tensor {
             ]),
             offset: xp.layout().offset,
         };
-        xp.with_layout(l)
+        let hw = [xp.dims()[2], xp.dims()[3]];
+        Ok(xp.with_layout_op(l, || GradOp::Windows { k, o, s, d, hw }))
     }
 
     /// 2-D convolution (PyTorch's `F.conv2d`): input `[N, C, H, W]` (or `[C, H, W]`),
@@ -368,7 +385,7 @@ impl Tensor {
             self.try_contiguous()?
         };
         // cols: [N, g, C/g, KH, KW, OH, OW] → [N, g, C/g·KH·KW, OH·OW]
-        let win = Tensor::windows(&xp, [kh, kw], [oh, ow], opts.stride, opts.dilation); // [N, C, OH, OW, KH, KW]
+        let win = xp.windows([kh, kw], [oh, ow], opts.stride, opts.dilation)?; // [N, C, OH, OW, KH, KW]
         let win = win.try_permute(&[0, 1, 4, 5, 2, 3])?; // [N, C, KH, KW, OH, OW]
         let cols = win
             .try_contiguous()?
@@ -498,7 +515,7 @@ impl Tensor {
                 } else {
                     self.clone()
                 };
-                let win = Tensor::windows(&xp, k, [oh, ow], s, d);
+                let win = xp.windows(k, [oh, ow], s, d)?;
                 win.reduce_prim(ReduceOp::Max, &axes, false, self.dtype())
             }
             Some(include_pad) => {
@@ -507,7 +524,7 @@ impl Tensor {
                 } else {
                     self.clone()
                 };
-                let win = Tensor::windows(&xp, k, [oh, ow], s, d);
+                let win = xp.windows(k, [oh, ow], s, d)?;
                 let sum = win.reduce_prim(ReduceOp::Sum, &axes, false, self.dtype())?;
                 if include_pad || p == [0, 0] {
                     sum.try_div_scalar((k[0] * k[1]) as f64)
@@ -515,7 +532,7 @@ impl Tensor {
                     // Count the real (unpadded) elements of each window by pooling ones.
                     let ones = Tensor::try_ones([1, 1, h, w], self.dtype(), self.device())?
                         .try_pad(&pad, 0.0)?;
-                    let cnt = Tensor::windows(&ones, k, [oh, ow], s, d).reduce_prim(
+                    let cnt = ones.windows(k, [oh, ow], s, d)?.reduce_prim(
                         ReduceOp::Sum,
                         &axes,
                         false,

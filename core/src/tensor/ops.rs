@@ -5,7 +5,9 @@ use super::{sugar, Tensor};
 use crate::dtype::{promote_scalar, promote_types, DType, Scalar};
 use crate::error::{dtype_err, Result};
 use crate::layout::broadcast_shapes;
+use crate::autograd::{record, GradOp, Saved};
 use crate::ops::{BinaryOp, FusedOp, PrimOp, UnaryOp};
+use smallvec::smallvec;
 
 /// PyTorch's `result_type` for two tensors: dimensioned tensors outrank 0-dim ones, which
 /// only promote across categories (bool < int < float).
@@ -57,7 +59,7 @@ impl Tensor {
         };
         let out = Tensor::empty(x.shape().clone(), x.dtype(), x.device())?;
         Tensor::exec(&PrimOp::Unary(op), &[&x], &out)?;
-        Ok(out)
+        Ok(record(out, GradOp::Unary(op), &[&x], |y| smallvec![Saved::input(&x), Saved::output(y)]))
     }
 
     /// Applies a binary primitive to `a` and `b` already cast to `dtype` and broadcast.
@@ -75,7 +77,12 @@ impl Tensor {
         };
         let out = Tensor::empty(shape, out_dtype, a.device())?;
         Tensor::exec(&PrimOp::Binary(op), &[&va, &vb], &out)?;
-        Ok(out)
+        if op.is_cmp() || op.is_logical() || op.is_bitwise() {
+            return Ok(out);
+        }
+        Ok(record(out, GradOp::Binary(op), &[&va, &vb], |y| {
+            smallvec![Saved::input(&va), Saved::input(&vb), Saved::output(y)]
+        }))
     }
 
     /// The compute dtype of a binary op given the promoted operand dtype.
@@ -136,7 +143,7 @@ impl Tensor {
         let yv = y.try_to_dtype(dt)?.try_broadcast_to(shape.dims())?;
         let out = Tensor::empty(shape, dt, x.device())?;
         Tensor::exec(&PrimOp::Where, &[&c, &xv, &yv], &out)?;
-        Ok(out)
+        Ok(record(out, GradOp::Where, &[&c, &xv, &yv], |_| smallvec![Saved::input(&c)]))
     }
 
     /// `mask ? value : self` (mask broadcasts to self's shape).
@@ -168,6 +175,7 @@ impl Tensor {
                 Scalar::Float(v)
             }
         };
+        let _ng = crate::autograd::no_grad();
         let mut x = self.clone();
         if let Some(lo) = min {
             x = x.try_binary_scalar(sc(lo), BinaryOp::Maximum, false)?;
@@ -181,14 +189,17 @@ impl Tensor {
                 "at least one of min and max must be given",
             ));
         }
-        Ok(x)
+        drop(_ng);
+        Ok(record(x, GradOp::Clamp { min, max }, &[self], |_| smallvec![Saved::input(self)]))
     }
 
     /// Runs a fused op with one input and one output of the input's shape: the driver's
     /// kernel if it has one, else `default`.
+    /// The result is one autograd node (`grad`), whichever path computed it.
     pub(crate) fn fused_unary(
         &self,
         op: FusedOp,
+        grad: GradOp,
         default: impl FnOnce(&Tensor) -> Result<Tensor>,
     ) -> Result<Tensor> {
         let x = if self.dtype().is_float() {
@@ -196,23 +207,27 @@ impl Tensor {
         } else {
             self.try_to_dtype(DType::F32)?
         };
-        let out = Tensor::empty(x.shape().clone(), x.dtype(), x.device())?;
-        match x
-            .device()
-            .driver()
-            .fused(&op, &[x.as_view()], core::slice::from_ref(&out.as_view()))
-        {
-            Some(r) => r.map(|_| out),
-            None => {
-                drop(out);
-                default(&x)
+        let y = {
+            let _ng = crate::autograd::no_grad();
+            let out = Tensor::empty(x.shape().clone(), x.dtype(), x.device())?;
+            match x
+                .device()
+                .driver()
+                .fused(&op, &[x.as_view()], core::slice::from_ref(&out.as_view()))
+            {
+                Some(r) => r.map(|_| out)?,
+                None => {
+                    drop(out);
+                    default(&x)?
+                }
             }
-        }
+        };
+        Ok(record(y, grad, &[&x], |y| smallvec![Saved::input(&x), Saved::output(y)]))
     }
 
     /// `1 / (1 + e^-x)`.
     pub fn try_sigmoid(&self) -> Result<Tensor> {
-        self.fused_unary(FusedOp::Sigmoid, |x| {
+        self.fused_unary(FusedOp::Sigmoid, GradOp::Sigmoid, |x| {
             x.unary(UnaryOp::Neg)?
                 .unary(UnaryOp::Exp)?
                 .try_binary_scalar(1.0, BinaryOp::Add, false)?
@@ -222,12 +237,15 @@ impl Tensor {
 
     /// `max(x, 0)`; NaN stays NaN.
     pub fn try_relu(&self) -> Result<Tensor> {
-        self.try_binary_scalar(Scalar::Int(0), BinaryOp::Maximum, false)
+        let y = crate::autograd::with_grad_mode(false, || {
+            self.try_binary_scalar(Scalar::Int(0), BinaryOp::Maximum, false)
+        })?;
+        Ok(record(y, GradOp::Relu, &[self], |y| smallvec![Saved::output(y)]))
     }
 
     /// GELU: `x·Φ(x)` exactly (`approximate = "none"`) or with the tanh approximation.
     pub fn try_gelu(&self, tanh: bool) -> Result<Tensor> {
-        self.fused_unary(FusedOp::Gelu { tanh }, |x| {
+        self.fused_unary(FusedOp::Gelu { tanh }, GradOp::Gelu { tanh }, |x| {
             let inner = if tanh {
                 // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
                 let x3 = x
@@ -250,7 +268,7 @@ impl Tensor {
 
     /// SiLU (swish): `x·sigmoid(x)`.
     pub fn try_silu(&self) -> Result<Tensor> {
-        self.fused_unary(FusedOp::Silu, |x| {
+        self.fused_unary(FusedOp::Silu, GradOp::Silu, |x| {
             x.try_sigmoid()?.try_binary(x, BinaryOp::Mul)
         })
     }
@@ -262,13 +280,16 @@ impl Tensor {
         } else {
             self.try_to_dtype(DType::F32)?
         };
-        let bx = x.try_binary_scalar(beta, BinaryOp::Mul, false)?;
-        let soft = bx
-            .unary(UnaryOp::Exp)?
-            .unary(UnaryOp::Log1p)?
-            .try_binary_scalar(beta, BinaryOp::Div, false)?;
-        let lin = bx.try_binary_scalar(threshold, BinaryOp::Gt, false)?;
-        Tensor::try_where(&lin, &x, &soft)
+        let y = crate::autograd::with_grad_mode(false, || -> Result<Tensor> {
+            let bx = x.try_binary_scalar(beta, BinaryOp::Mul, false)?;
+            let soft = bx
+                .unary(UnaryOp::Exp)?
+                .unary(UnaryOp::Log1p)?
+                .try_binary_scalar(beta, BinaryOp::Div, false)?;
+            let lin = bx.try_binary_scalar(threshold, BinaryOp::Gt, false)?;
+            Tensor::try_where(&lin, &x, &soft)
+        })?;
+        Ok(record(y, GradOp::Softplus { beta, threshold }, &[&x], |_| smallvec![Saved::input(&x)]))
     }
 
     /// `x ^ exponent` for a scalar exponent.
@@ -480,6 +501,12 @@ impl core::ops::Neg for &Tensor {
 /// can tell when a saved tensor was modified.
 impl Tensor {
     fn inplace(&self, op: &'static str, f: impl FnOnce() -> Result<()>) -> Result<&Tensor> {
+        if self.requires_grad() && crate::autograd::is_grad_enabled() {
+            return Err(crate::error::Error::Autograd(alloc::format!(
+                "{op}: a tensor that requires grad cannot be modified in place while grad mode \
+                 is on (use no_grad, or the out-of-place op)"
+            )));
+        }
         if self
             .layout()
             .strides

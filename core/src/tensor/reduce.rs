@@ -4,7 +4,9 @@ use super::{sugar, Tensor};
 use crate::dtype::DType;
 use crate::error::{arg_err, dtype_err, Result};
 use crate::layout::{wrap_dim, Shape};
+use crate::autograd::{record, GradOp, Saved};
 use crate::ops::{Axes, PrimOp, ReduceOp};
+use smallvec::smallvec;
 use alloc::vec::Vec;
 
 /// A vector norm's order (`torch.linalg.vector_norm`'s `ord`).
@@ -75,6 +77,14 @@ impl Tensor {
             };
             Tensor::exec(&PrimOp::Copy, &[&v], &out)?;
         }
+        let out = match op {
+            ReduceOp::Sum => record(out, GradOp::Sum { in_shape: self.shape().clone() }, &[self], |_| smallvec![]),
+            ReduceOp::Prod => record(out, GradOp::Prod, &[self], |y| smallvec![Saved::input(self), Saved::output(y)]),
+            ReduceOp::Max | ReduceOp::Min => record(out, GradOp::MaxMin { axes: axes.clone() }, &[self], |y| {
+                smallvec![Saved::input(self), Saved::output(y)]
+            }),
+            ReduceOp::ArgMax | ReduceOp::ArgMin => out,
+        };
         if keepdim {
             Ok(out)
         } else {
@@ -344,7 +354,12 @@ impl Tensor {
         let d = wrap_dim(dim, x.rank(), "cumsum")?;
         let out = Tensor::empty(x.shape().clone(), x.dtype(), x.device())?;
         Tensor::exec(&PrimOp::Scan { op, dim: d }, &[&x], &out)?;
-        Ok(out)
+        Ok(match op {
+            crate::ops::ScanOp::CumSum => record(out, GradOp::CumSum { dim: d }, &[&x], |_| smallvec![]),
+            crate::ops::ScanOp::CumProd => record(out, GradOp::CumProd { dim: d }, &[&x], |y| {
+                smallvec![Saved::input(&x), Saved::output(y)]
+            }),
+        })
     }
 
     sugar! {

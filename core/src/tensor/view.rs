@@ -5,6 +5,7 @@ use crate::driver::Device;
 use crate::dtype::DType;
 use crate::error::{arg_err, shape_err, Result};
 use crate::layout::{wrap_dim, Dims, Layout, Shape};
+use crate::autograd::{record, GradOp};
 use crate::ops::PrimOp;
 use alloc::vec::Vec;
 use smallvec::SmallVec;
@@ -56,11 +57,14 @@ impl Tensor {
     pub fn try_view(&self, shape: &[isize]) -> Result<Tensor> {
         let new = infer_shape("view", shape, self.numel(), self.shape())?;
         match self.layout().reshape_strides(&new) {
-            Some(strides) => Ok(self.with_layout(Layout {
-                shape: new,
-                strides,
-                offset: self.layout().offset,
-            })),
+            Some(strides) => Ok(self.with_layout_op(
+                Layout {
+                    shape: new,
+                    strides,
+                    offset: self.layout().offset,
+                },
+                || GradOp::Reshape { in_shape: self.shape().clone() },
+            )),
             None => Err(shape_err(
                 "view",
                 "a layout compatible with the new shape (use reshape to copy)",
@@ -73,14 +77,19 @@ impl Tensor {
     pub fn try_reshape(&self, shape: &[isize]) -> Result<Tensor> {
         let new = infer_shape("reshape", shape, self.numel(), self.shape())?;
         match self.layout().reshape_strides(&new) {
-            Some(strides) => Ok(self.with_layout(Layout {
-                shape: new,
-                strides,
-                offset: self.layout().offset,
-            })),
+            Some(strides) => Ok(self.with_layout_op(
+                Layout {
+                    shape: new,
+                    strides,
+                    offset: self.layout().offset,
+                },
+                || GradOp::Reshape { in_shape: self.shape().clone() },
+            )),
             None => {
                 let c = self.try_contiguous()?;
-                Ok(c.with_layout(Layout::contiguous(new)))
+                Ok(c.with_layout_op(Layout::contiguous(new), || GradOp::Reshape {
+                    in_shape: c.shape().clone(),
+                }))
             }
         }
     }
@@ -98,7 +107,7 @@ impl Tensor {
         }
         let out = Tensor::empty(self.shape().clone(), self.dtype(), self.device())?;
         Tensor::exec(&PrimOp::Copy, &[self], &out)?;
-        Ok(out)
+        Ok(record(out, GradOp::Copy, &[self], |_| SmallVec::new()))
     }
 
     /// Permutes the dims (`out.size(i) == self.size(dims[i])`).
@@ -124,7 +133,9 @@ impl Tensor {
             seen[w] = 1;
             perm.push(w);
         }
-        Ok(self.with_layout(self.layout().permute(&perm)))
+        Ok(self.with_layout_op(self.layout().permute(&perm), || GradOp::Permute {
+            perm: perm.clone(),
+        }))
     }
 
     /// Swaps two dims.
@@ -139,7 +150,9 @@ impl Tensor {
         );
         let mut perm: Dims = (0..r).collect();
         perm.swap(a, b);
-        Ok(self.with_layout(self.layout().permute(&perm)))
+        Ok(self.with_layout_op(self.layout().permute(&perm), || GradOp::Permute {
+            perm: perm.clone(),
+        }))
     }
 
     /// Transpose of a matrix; 0-D and 1-D tensors are returned as they are.
@@ -171,7 +184,12 @@ impl Tensor {
         let mut l = self.layout().clone();
         l.offset += start * l.strides[d];
         l.shape.0[d] = length;
-        Ok(self.with_layout(l))
+        Ok(self.with_layout_op(l, || GradOp::Slice {
+            dim: d,
+            start,
+            step: 1,
+            in_shape: self.shape().clone(),
+        }))
     }
 
     /// Python slicing `x[start:end:step]` along `dim`: negative and out-of-range bounds are
@@ -199,7 +217,12 @@ impl Tensor {
         l.offset += s as usize * l.strides[d];
         l.shape.0[d] = len;
         l.strides[d] *= step;
-        Ok(self.with_layout(l))
+        Ok(self.with_layout_op(l, || GradOp::Slice {
+            dim: d,
+            start: s as usize,
+            step,
+            in_shape: self.shape().clone(),
+        }))
     }
 
     /// Removes `dim` by taking index `index` (negative counts from the end).
@@ -217,7 +240,11 @@ impl Tensor {
         l.offset += i as usize * l.strides[d];
         l.shape.0.remove(d);
         l.strides.remove(d);
-        Ok(self.with_layout(l))
+        Ok(self.with_layout_op(l, || GradOp::Select {
+            dim: d,
+            index: i as usize,
+            in_shape: self.shape().clone(),
+        }))
     }
 
     /// Broadcasts to `shape` without copying; `-1` keeps a dim.
@@ -252,7 +279,12 @@ impl Tensor {
         let l = self
             .layout()
             .broadcast_to(&Shape::new(shape), "broadcast_to")?;
-        Ok(self.with_layout(l))
+        if l.shape == *self.shape() {
+            return Ok(self.clone());
+        }
+        Ok(self.with_layout_op(l, || GradOp::Expand {
+            in_shape: self.shape().clone(),
+        }))
     }
 
     /// Removes size-1 dims: all of them, or only `dim` (a no-op if its size is not 1).
@@ -272,7 +304,7 @@ impl Tensor {
                 l.strides = keep.iter().map(|&i| self.strides()[i]).collect();
             }
         }
-        Ok(self.with_layout(l))
+        Ok(self.with_layout_op(l, || GradOp::Reshape { in_shape: self.shape().clone() }))
     }
 
     /// Inserts a size-1 dim at `dim` (in `-rank-1 ..= rank`).
@@ -286,7 +318,7 @@ impl Tensor {
         };
         l.shape.0.insert(d, 1);
         l.strides.insert(d, st);
-        Ok(self.with_layout(l))
+        Ok(self.with_layout_op(l, || GradOp::Reshape { in_shape: self.shape().clone() }))
     }
 
     /// Merges dims `start_dim..=end_dim` into one.
@@ -347,17 +379,28 @@ impl Tensor {
         shape.0[d] = total;
         let out = Tensor::empty(shape, dtype, first.device())?;
         let mut at = 0usize;
+        let mut used: Vec<Tensor> = Vec::with_capacity(tensors.len());
         for t in tensors {
             if t.rank() == 1 && t.numel() == 0 && r != 1 {
                 continue;
             }
             let n = t.dims()[d];
-            let dst = out.try_narrow(d as isize, at, n)?;
+            let dst = out.raw_slice(d, at, n, 1);
             let src = t.try_to_dtype(dtype)?;
             Tensor::exec(&PrimOp::Copy, &[&src], &dst)?;
+            used.push(src);
             at += n;
         }
-        Ok(out)
+        let refs: Vec<&Tensor> = used.iter().collect();
+        Ok(record(
+            out,
+            GradOp::Cat {
+                dim: d,
+                sizes: used.iter().map(|t| t.dims()[d]).collect(),
+            },
+            &refs,
+            |_| SmallVec::new(),
+        ))
     }
 
     /// Stacks along a new dim.
@@ -444,7 +487,7 @@ impl Tensor {
         }
         let out = Tensor::empty(self.shape().clone(), dtype, self.device())?;
         Tensor::exec(&PrimOp::Cast, &[self], &out)?;
-        Ok(out)
+        Ok(record(out, GradOp::Cast { from: self.dtype() }, &[self], |_| SmallVec::new()))
     }
 
     /// Moves to another device (a copy through the host unless it is already there).
@@ -455,7 +498,14 @@ impl Tensor {
         let bytes = self.device().driver().read_blocking(&self.as_view())?;
         let out = Tensor::empty(self.shape().clone(), self.dtype(), device)?;
         device.driver().write(out.storage().buf, 0, &bytes)?;
-        Ok(out)
+        Ok(record(
+            out,
+            GradOp::ToDevice {
+                from: self.device().clone(),
+            },
+            &[self],
+            |_| SmallVec::new(),
+        ))
     }
 
     sugar! {

@@ -1,0 +1,53 @@
+//! Criterion benches of the CPU driver (issue 2 item 8, issue 7 item 3): f32 matmul
+//! 64/256/1024/2048, add on 1M elements, and the per-op overhead of a tiny add.
+//! Quick by design (small samples, short measurement): `cargo bench -p lantern` takes a few
+//! minutes. Threads: rayon's default (all cores) unless `RAYON_NUM_THREADS` is set.
+//! The side-by-side comparison with PyTorch is `scripts/bench`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use lantern::{manual_seed, DType, Device, Tensor};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn matmul(c: &mut Criterion) {
+    let cpu = Device::cpu();
+    manual_seed(0);
+    let mut g = c.benchmark_group("matmul_f32");
+    g.warm_up_time(Duration::from_millis(300));
+    for n in [64usize, 256, 1024, 2048] {
+        let a = Tensor::randn([n, n], DType::F32, &cpu);
+        let b = Tensor::randn([n, n], DType::F32, &cpu);
+        // Throughput in "elements" = multiply-adds, so criterion's rate is GMAC/s (x2: GFLOP/s).
+        g.throughput(Throughput::Elements((n * n * n) as u64));
+        let (samples, secs) = if n >= 1024 { (10, 3) } else { (20, 1) };
+        g.sample_size(samples);
+        g.measurement_time(Duration::from_secs(secs));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |bch, _| {
+            bch.iter(|| black_box(a.matmul(&b)))
+        });
+    }
+    g.finish();
+}
+
+fn add(c: &mut Criterion) {
+    let cpu = Device::cpu();
+    manual_seed(0);
+    let mut g = c.benchmark_group("add_f32");
+    g.warm_up_time(Duration::from_millis(300));
+    g.measurement_time(Duration::from_secs(1));
+    g.sample_size(30);
+    let n = 1 << 20;
+    let a = Tensor::randn([n], DType::F32, &cpu);
+    let b = Tensor::randn([n], DType::F32, &cpu);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("1M", |bch| bch.iter(|| black_box(&a + &b)));
+    // Per-op overhead: [4] + [4] is all dispatch, allocation and bookkeeping.
+    let x = Tensor::randn([4], DType::F32, &cpu);
+    let y = Tensor::randn([4], DType::F32, &cpu);
+    g.throughput(Throughput::Elements(4));
+    g.bench_function("tiny_4", |bch| bch.iter(|| black_box(&x + &y)));
+    g.finish();
+}
+
+criterion_group!(benches, matmul, add);
+criterion_main!(benches);

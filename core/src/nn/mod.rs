@@ -1,0 +1,103 @@
+//! Neural-network building blocks with PyTorch's names, arguments and initialisation.
+//!
+//! A [`Module`] owns its parameters (leaf tensors that require grad) and buffers; its
+//! `state_dict` uses PyTorch's key names (`0.weight`, `fc.bias`), so weights move between
+//! Lantern and PyTorch by name.
+
+pub mod functional;
+pub mod init;
+mod layers;
+
+pub use layers::{Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential};
+
+use crate::error::{shape_err, Error, Result};
+use crate::tensor::Tensor;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// A layer or model: `forward`, parameters, train/eval mode and the state dict.
+pub trait Module {
+    /// Computes the output for `x`.
+    fn forward(&self, x: &Tensor) -> Result<Tensor>;
+
+    /// Parameters with their dotted names, in registration order.
+    fn named_parameters(&self) -> Vec<(String, Tensor)>;
+
+    /// Buffers (non-trainable state such as running statistics) with their names.
+    fn named_buffers(&self) -> Vec<(String, Tensor)> {
+        Vec::new()
+    }
+
+    /// Switches training mode (dropout, batch-norm statistics) for this module and children.
+    fn train(&mut self, _mode: bool) {}
+
+    /// Whether the module is in training mode.
+    fn is_training(&self) -> bool {
+        true
+    }
+
+    /// Parameters in registration order.
+    fn parameters(&self) -> Vec<Tensor> {
+        self.named_parameters().into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// Parameters and buffers by name (PyTorch's `state_dict`).
+    fn state_dict(&self) -> Vec<(String, Tensor)> {
+        let mut v = self.named_parameters();
+        v.extend(self.named_buffers());
+        v
+    }
+
+    /// Copies values into parameters and buffers by name; every key must match in name,
+    /// shape and dtype, and none may be missing or unexpected (PyTorch's `strict=True`).
+    fn load_state_dict(&self, state: &[(String, Tensor)]) -> Result<()> {
+        let mine = self.state_dict();
+        let mut missing: Vec<&str> = Vec::new();
+        for (k, _) in &mine {
+            if !state.iter().any(|(s, _)| s == k) {
+                missing.push(k);
+            }
+        }
+        let unexpected: Vec<&str> = state
+            .iter()
+            .filter(|(s, _)| !mine.iter().any(|(k, _)| k == s))
+            .map(|(s, _)| s.as_str())
+            .collect();
+        if !missing.is_empty() || !unexpected.is_empty() {
+            return Err(Error::Arg {
+                op: "load_state_dict",
+                msg: alloc::format!("missing keys {missing:?}, unexpected keys {unexpected:?}"),
+            });
+        }
+        for (k, dst) in &mine {
+            let src = &state.iter().find(|(s, _)| s == k).expect("internal: checked above").1;
+            if src.shape() != dst.shape() {
+                return Err(shape_err(
+                    "load_state_dict",
+                    alloc::format!("{k} of shape {}", dst.shape()),
+                    src.shape(),
+                ));
+            }
+            if src.dtype() != dst.dtype() {
+                return Err(crate::error::dtype_err(
+                    "load_state_dict",
+                    alloc::format!("{k} is {} in the model but {} in the state dict", dst.dtype(), src.dtype()),
+                ));
+            }
+        }
+        let _ng = crate::autograd::no_grad();
+        for (k, dst) in &mine {
+            let src = &state.iter().find(|(s, _)| s == k).expect("internal: checked above").1;
+            dst.try_copy_(&src.try_to_device(dst.device())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Prefixes child names: `("weight", t)` under `"0"` becomes `("0.weight", t)`.
+pub(crate) fn prefixed(prefix: &str, items: Vec<(String, Tensor)>) -> Vec<(String, Tensor)> {
+    items
+        .into_iter()
+        .map(|(n, t)| (alloc::format!("{prefix}.{n}"), t))
+        .collect()
+}
