@@ -251,7 +251,11 @@ macro_rules! element_half {
         impl Element for $t {
             const DTYPE: DType = DType::$d;
             fn to_f64(self) -> f64 { self.to_f64() }
-            fn from_f64(x: f64) -> Self { <$t>::from_f64(x) }
+            fn from_f64(x: f64) -> Self {
+                // half 2.7's from_f64 double-rounds; f32-exact values take the f32 path.
+                let f = x as f32;
+                if f as f64 == x || x.is_nan() { <$t>::from_f32(f) } else { <$t>::from_f64(x) }
+            }
             fn from_le_bytes(b: &[u8]) -> Self { <$t>::from_le_bytes([b[0], b[1]]) }
             fn write_le_bytes(self, out: &mut alloc::vec::Vec<u8>) { out.extend_from_slice(&self.to_le_bytes()) }
         }

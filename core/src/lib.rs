@@ -22,9 +22,11 @@ extern crate std;
 
 pub mod autograd;
 pub mod cpu;
+pub mod data;
 pub mod driver;
 pub mod dtype;
 pub mod error;
+pub mod io;
 pub mod layout;
 pub mod mem;
 pub mod nn;

@@ -229,6 +229,9 @@ pub(crate) fn record(
 
 // ------------------------------------------------------------------------- backward
 
+/// Gradients of leaves by identity: (leaf, gradient).
+type LeafGrads = BTreeMap<usize, (Tensor, Tensor)>;
+
 fn key(n: &Arc<Node>) -> usize {
     Arc::as_ptr(n) as *const u8 as usize
 }
@@ -278,10 +281,10 @@ fn run_backward(
     retain_graph: bool,
     create_graph: bool,
     want: Option<&[Tensor]>,
-) -> Result<(BTreeMap<usize, (Tensor, Tensor)>, BTreeMap<usize, Tensor>)> {
+) -> Result<(LeafGrads, BTreeMap<usize, Tensor>)> {
     let _mode = GradModeRestore(set_grad_enabled(create_graph));
     let mut node_grads: BTreeMap<usize, Tensor> = BTreeMap::new();
-    let mut leaf_grads: BTreeMap<usize, (Tensor, Tensor)> = BTreeMap::new();
+    let mut leaf_grads: LeafGrads = BTreeMap::new();
     let mut roots = Vec::new();
     for (o, g) in outputs.iter().zip(grads) {
         match o.grad_fn() {
@@ -354,7 +357,7 @@ fn rules_step(
     saved: SmallVec<[Tensor; 3]>,
     g: Tensor,
     node_grads: &mut BTreeMap<usize, Tensor>,
-    leaf_grads: &mut BTreeMap<usize, (Tensor, Tensor)>,
+    leaf_grads: &mut LeafGrads,
 ) -> Result<()> {
     let needs: SmallVec<[bool; 3]> = node.inputs.iter().map(|e| e.is_some()).collect();
     let gin = rules::backward(&node.op, &saved, &g, &needs)?;

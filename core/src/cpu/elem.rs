@@ -175,7 +175,12 @@ macro_rules! num_half {
             #[inline(always)] fn sub(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() - o.to_f32()) }
             #[inline(always)] fn mul(self, o: Self) -> Self { <$t>::from_f32(self.to_f32() * o.to_f32()) }
             #[inline(always)] fn to_f64(self) -> f64 { self.to_f64() }
-            #[inline(always)] fn from_f64(x: f64) -> Self { <$t>::from_f64(x) }
+            // half 2.7's from_f64 truncates the low mantissa bits before rounding (double
+            // rounding); values exact in f32 (every f32 and f16 input) take the f32 path.
+            #[inline(always)] fn from_f64(x: f64) -> Self {
+                let f = x as f32;
+                if f as f64 == x || x.is_nan() { <$t>::from_f32(f) } else { <$t>::from_f64(x) }
+            }
             #[inline(always)] fn to_i64(self) -> i64 { self.to_f32() as i64 }
             #[inline(always)] fn from_i64(x: i64) -> Self { <$t>::from_f64(x as f64) }
             #[inline(always)] fn is_nan(self) -> bool { self.is_nan() }

@@ -431,8 +431,10 @@ fn binary_float<T: Flt>(op: BinaryOp, a: &Arg, b: &Arg, y: &Arg) -> Result<()> {
                 r
             }
         }),
+        // One rounding: f16/bf16 divide and floor in f32 (as PyTorch's opmath), else
+        // -0.5 / 0.1 rounds to -5.0 in f16 before the floor and gives -5, not -6.
         FloorDiv => map2(a, b, y, |p: T, q: T| {
-            p.div(q).map(libm::floorf, libm::floor)
+            p.map2(q, |x, y| libm::floorf(x / y), |x, y| libm::floor(x / y))
         }),
         Maximum => map2(a, b, y, nan_max::<T>),
         Minimum => map2(a, b, y, nan_min::<T>),
@@ -542,7 +544,13 @@ pub fn random(y: &Arg, dist: Distribution, seed: u64, offset: u64) -> Result<()>
                             v
                         }
                     };
-                    <$T as Num>::from_f64(v)
+                    // Rounding to the dtype (f16, bf16) can land on `high` too.
+                    let t = <$T as Num>::from_f64(v);
+                    if <$T as Num>::to_f64(t) >= high {
+                        <$T as Num>::from_f64(low)
+                    } else {
+                        t
+                    }
                 }),
                 Distribution::Normal { mean, std } => run::<$T>(y, |i| {
                     let w = rng::philox_at(seed, offset, i);

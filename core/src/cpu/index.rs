@@ -15,6 +15,14 @@ fn bad_index(op: &'static str, idx: i64, size: usize) -> Error {
     }
 }
 
+/// The size of `dim` of `l`; an error (not a panic) when the view has no such dim.
+fn dim_size(op: &'static str, l: &crate::layout::Layout, dim: usize) -> Result<usize> {
+    l.shape.0.get(dim).copied().ok_or_else(|| Error::Arg {
+        op,
+        msg: alloc::format!("dim {dim} out of range for a view of rank {}", l.rank()),
+    })
+}
+
 /// Reads index `i` (linear over `idx`'s shape), wrapping negatives; `None` if out of range.
 #[inline]
 fn read_index(idx: &Arg, i: usize, size: usize) -> core::result::Result<usize, i64> {
@@ -31,7 +39,7 @@ fn read_index(idx: &Arg, i: usize, size: usize) -> core::result::Result<usize, i
 
 /// `y[p] = x[p with dim := index[p]]`, y shaped like index.
 pub fn gather(dim: usize, x: &Arg, idx: &Arg, y: &Arg) -> Result<()> {
-    let size = x.layout.shape.0[dim];
+    let size = dim_size("gather", x.layout, dim)?;
     let bad: spin::Mutex<Option<i64>> = spin::Mutex::new(None);
     let n = y.layout.numel();
     with_type!(x.dtype, T => {
@@ -62,7 +70,7 @@ pub fn gather(dim: usize, x: &Arg, idx: &Arg, y: &Arg) -> Result<()> {
 
 /// Picks slices of `x` along `dim` by a 1-D index.
 pub fn index_select(dim: usize, x: &Arg, idx: &Arg, y: &Arg) -> Result<()> {
-    let size = x.layout.shape.0[dim];
+    let size = dim_size("index_select", x.layout, dim)?;
     let nidx = idx.layout.numel();
     let mut map = alloc::vec::Vec::new();
     map.try_reserve(nidx).map_err(|_| {
@@ -95,7 +103,7 @@ pub fn index_select(dim: usize, x: &Arg, idx: &Arg, y: &Arg) -> Result<()> {
 
 /// `y[p with dim := index[p]] += src[p]`, sequential so repeated indices accumulate exactly.
 pub fn scatter_add(dim: usize, src: &Arg, idx: &Arg, y: &Arg) -> Result<()> {
-    let size = y.layout.shape.0[dim];
+    let size = dim_size("scatter_add", y.layout, dim)?;
     let dims = idx.layout.dims();
     let n = idx.layout.numel();
     for i in 0..n {

@@ -1,5 +1,6 @@
 //! The CPU driver: portable kernels under no_std; rayon threads and the `gemm` crate with `std`.
 
+mod check;
 mod elem;
 mod elementwise;
 mod index;
@@ -57,7 +58,13 @@ struct State {
 /// The CPU driver. Use [`crate::Device::cpu`] for the shared instance.
 pub struct CpuDriver {
     state: spin::Mutex<State>,
+    /// 0 for the shared `Device::cpu()`, unique for every other instance: `BufId`s are
+    /// per instance, so two instances must not compare equal as devices.
+    ordinal: u32,
 }
+
+/// The next ordinal for `CpuDriver::new` (0 is the shared device's).
+static NEXT_ORDINAL: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(1);
 
 /// A view resolved to a host pointer, as the kernels take it.
 pub(crate) struct Arg<'a> {
@@ -73,9 +80,15 @@ impl Default for CpuDriver {
 }
 
 impl CpuDriver {
-    /// A new CPU driver with its own pool.
+    /// A new CPU driver with its own pool and its own [`DeviceId`] ordinal.
     pub fn new() -> CpuDriver {
+        let ordinal = NEXT_ORDINAL.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+        CpuDriver::with_ordinal(ordinal)
+    }
+
+    fn with_ordinal(ordinal: u32) -> CpuDriver {
         CpuDriver {
+            ordinal,
             state: spin::Mutex::new(State {
                 pool: Pool::new("cpu"),
                 slab: Vec::new(),
@@ -100,7 +113,13 @@ impl CpuDriver {
                 .ok_or_else(|| {
                     Error::Driver(alloc::format!("{op}: unknown cpu buffer {}", v.buf.0))
                 })?;
-            let end = v.layout.span_end().checked_mul(v.dtype.size());
+            // An empty view touches nothing, wherever its offset points (narrowing at the
+            // end of several dims moves it past the buffer).
+            let end = if v.layout.numel() == 0 {
+                Some(0)
+            } else {
+                v.layout.span_end().checked_mul(v.dtype.size())
+            };
             if end.is_none_or(|e| e > block.bytes) {
                 return Err(Error::Driver(alloc::format!(
                     "{op}: view {:?} of {} exceeds its buffer of {} bytes",
@@ -155,7 +174,7 @@ impl Driver for CpuDriver {
     fn id(&self) -> DeviceId {
         DeviceId {
             kind: "cpu",
-            ordinal: 0,
+            ordinal: self.ordinal,
         }
     }
 
@@ -227,6 +246,7 @@ impl Driver for CpuDriver {
                 outs.len()
             )));
         }
+        check::views(op, ins, &outs[0])?;
         self.resolve(name, ins, &mut a)?;
         self.resolve(name, outs, &mut o)?;
         let arity = |n: usize| {
@@ -328,5 +348,8 @@ static CPU: spin::Once<Arc<CpuDriver>> = spin::Once::new();
 
 /// The shared CPU device.
 pub(crate) fn cpu_device() -> crate::Device {
-    crate::Device::new(CPU.call_once(|| Arc::new(CpuDriver::new())).clone())
+    crate::Device::new(
+        CPU.call_once(|| Arc::new(CpuDriver::with_ordinal(0)))
+            .clone(),
+    )
 }

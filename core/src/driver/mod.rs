@@ -54,7 +54,7 @@ pub struct DeviceId {
 
 impl fmt::Display for DeviceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.kind == "cpu" {
+        if self.kind == "cpu" && self.ordinal == 0 {
             f.write_str("cpu")
         } else {
             write!(f, "{}:{}", self.kind, self.ordinal)

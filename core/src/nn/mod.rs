@@ -4,11 +4,29 @@
 //! `state_dict` uses PyTorch's key names (`0.weight`, `fc.bias`), so weights move between
 //! Lantern and PyTorch by name.
 
+mod activation;
+mod attention;
 pub mod functional;
 pub mod init;
 mod layers;
+mod norm;
+mod rnn;
 
+pub use activation::{
+    AdaptiveAvgPool2d, AvgPool2d, Embedding, LeakyReLU, LogSoftmax, ModuleList, SiLU, Sigmoid,
+    Softmax, Tanh, GELU,
+};
+pub use attention::{
+    Activation, AttentionMasks, MultiheadAttention, TransformerEncoder, TransformerEncoderLayer,
+    TransformerEncoderLayerOptions,
+};
+pub use functional::{
+    BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CrossEntropyOptions, KLDivLoss, L1Loss, MSELoss,
+    NLLLoss, SmoothL1Loss,
+};
 pub use layers::{Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential};
+pub use norm::{BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm};
+pub use rnn::{RnnLayer, RnnOptions, GRU, LSTM};
 
 use crate::error::{shape_err, Error, Result};
 use crate::tensor::Tensor;

@@ -29,7 +29,20 @@ fn fmt_elem(v: f64, style: &Style, dt: DType) -> String {
         Style::Int => alloc::format!("{}", v as i64),
         Style::IntFloat => alloc::format!("{v:.0}."),
         Style::Fixed => alloc::format!("{v:.4}"),
-        Style::Sci => alloc::format!("{v:.4e}"),
+        Style::Sci => {
+            // Rust writes `1.0000e-5`; PyTorch (C printf) writes `1.0000e-05`.
+            let t = alloc::format!("{v:.4e}");
+            match t.split_once('e') {
+                Some((m, e)) => {
+                    let (sign, digits) = match e.strip_prefix('-') {
+                        Some(d) => ('-', d),
+                        None => ('+', e),
+                    };
+                    alloc::format!("{m}e{sign}{digits:0>2}")
+                }
+                None => t,
+            }
+        }
     }
 }
 

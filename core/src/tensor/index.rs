@@ -1,10 +1,10 @@
 //! Indexing ops: gather, index_select, scatter_add, one_hot.
 
 use super::{sugar, Tensor};
+use crate::autograd::{record, GradOp, Saved};
 use crate::dtype::DType;
 use crate::error::{arg_err, dtype_err, shape_err, Result};
 use crate::layout::wrap_dim;
-use crate::autograd::{record, GradOp, Saved};
 use crate::ops::PrimOp;
 use smallvec::smallvec;
 
@@ -50,9 +50,15 @@ impl Tensor {
         if out.numel() > 0 {
             Tensor::exec(&PrimOp::Gather { dim: d }, &[self, index], &out)?;
         }
-        Ok(record(out, GradOp::Gather { dim: d, in_shape: self.shape().clone() }, &[self, index], |_| {
-            smallvec![Saved::input(index)]
-        }))
+        Ok(record(
+            out,
+            GradOp::Gather {
+                dim: d,
+                in_shape: self.shape().clone(),
+            },
+            &[self, index],
+            |_| smallvec![Saved::input(index)],
+        ))
     }
 
     /// Slices of `self` along `dim` picked by a 1-D int64 index.
@@ -75,9 +81,15 @@ impl Tensor {
         if out.numel() > 0 || index.numel() > 0 {
             let idx = index.try_reshape(&[-1])?;
             Tensor::exec(&PrimOp::IndexSelect { dim: d }, &[self, &idx], &out)?;
-            return Ok(record(out, GradOp::IndexSelect { dim: d, in_shape: self.shape().clone() }, &[self, &idx], |_| {
-                smallvec![Saved::input(&idx)]
-            }));
+            return Ok(record(
+                out,
+                GradOp::IndexSelect {
+                    dim: d,
+                    in_shape: self.shape().clone(),
+                },
+                &[self, &idx],
+                |_| smallvec![Saved::input(&idx)],
+            ));
         }
         Ok(out)
     }
@@ -87,6 +99,13 @@ impl Tensor {
         need_i64("scatter_add", index)?;
         self.same_device("scatter_add", &[index, src])?;
         let d = wrap_dim(dim, self.rank(), "scatter_add")?;
+        if self.rank() == 0 && index.rank() == 0 && src.rank() == 0 {
+            // As in gather: a 0-dim tensor scatters like a 1-element one.
+            return self
+                .try_reshape(&[1])?
+                .try_scatter_add(0, &index.try_reshape(&[1])?, &src.try_reshape(&[1])?)?
+                .try_reshape_to(&[]);
+        }
         if index.rank() != self.rank() || src.rank() != self.rank() {
             return Err(shape_err(
                 "scatter_add",
@@ -118,7 +137,12 @@ impl Tensor {
         if index.numel() > 0 {
             Tensor::exec(&PrimOp::ScatterAdd { dim: d }, &[src, index], &out)?;
         }
-        Ok(record(out, GradOp::ScatterAdd { dim: d }, &[self, index, src], |_| smallvec![Saved::input(index)]))
+        Ok(record(
+            out,
+            GradOp::ScatterAdd { dim: d },
+            &[self, index, src],
+            |_| smallvec![Saved::input(index)],
+        ))
     }
 
     /// One-hot encoding of int64 class indices into int64 (`num_classes = None` uses max + 1).

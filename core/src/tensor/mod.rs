@@ -267,6 +267,12 @@ impl Tensor {
 
     /// The size of one dim (negative dims count from the end).
     pub fn try_size(&self, dim: isize) -> Result<usize> {
+        if self.rank() == 0 {
+            return Err(crate::error::arg_err(
+                "size",
+                alloc::format!("dimension specified as {dim} but tensor has no dimensions"),
+            ));
+        }
         let d = crate::layout::wrap_dim(dim, self.rank(), "size")?;
         Ok(self.dims()[d])
     }

@@ -4,13 +4,13 @@
 //! tensor (im2col without index arithmetic): a single `Copy` materialises the columns.
 
 use super::{sugar, Tensor};
+use crate::autograd::{record, GradOp, Saved};
 use crate::dtype::{DType, Scalar};
 use crate::error::{arg_err, dtype_err, shape_err, Result};
 use crate::layout::{broadcast_shapes, wrap_dim, Layout, Shape};
-use crate::autograd::{record, GradOp, Saved};
 use crate::ops::{FusedOp, PrimOp, ReduceOp};
-use smallvec::smallvec;
 use alloc::vec::Vec;
+use smallvec::smallvec;
 use smallvec::SmallVec;
 
 /// Options of a 2-D convolution or pooling window (PyTorch's defaults via `Default`:
@@ -99,7 +99,13 @@ impl Tensor {
         }
         let ba = Shape::new(&a.dims()[..ra - 2]);
         let bb = Shape::new(&b.dims()[..rb - 2]);
-        let batch = broadcast_shapes(&ba, &bb, "matmul")?;
+        let batch = broadcast_shapes(&ba, &bb, "matmul").map_err(|_| {
+            shape_err(
+                "matmul",
+                alloc::format!("batch dims that broadcast (lhs {})", self.shape()),
+                alloc::format!("rhs {}", other.shape()),
+            )
+        })?;
         let mut out_dims: Vec<usize> = batch.dims().to_vec();
         out_dims.extend([m, n]);
         // A batch of lhs rows times one rhs matrix is a single 2-D product when the rows fold.
@@ -130,7 +136,9 @@ impl Tensor {
         let (m, k, n) = (a.dims()[0], a.dims()[1], b.dims()[1]);
         let out = Tensor::empty(Shape::new(&[m, n]), a.dtype(), a.device())?;
         Tensor::matmul_into(a, b, &out, k)?;
-        Ok(record(out, GradOp::Matmul { alpha: 1.0 }, &[a, b], |_| smallvec![Saved::input(a), Saved::input(b)]))
+        Ok(record(out, GradOp::Matmul { alpha: 1.0 }, &[a, b], |_| {
+            smallvec![Saved::input(a), Saved::input(b)]
+        }))
     }
 
     fn mm_batched(
@@ -151,9 +159,12 @@ impl Tensor {
         let vb = b.try_broadcast_to(&db)?;
         let out = Tensor::empty(Shape::new(&dout), a.dtype(), a.device())?;
         Tensor::matmul_into(&va, &vb, &out, k)?;
-        Ok(record(out, GradOp::Matmul { alpha: 1.0 }, &[&va, &vb], |_| {
-            smallvec![Saved::input(&va), Saved::input(&vb)]
-        }))
+        Ok(record(
+            out,
+            GradOp::Matmul { alpha: 1.0 },
+            &[&va, &vb],
+            |_| smallvec![Saved::input(&va), Saved::input(&vb)],
+        ))
     }
 
     fn matmul_into(a: &Tensor, b: &Tensor, out: &Tensor, k: usize) -> Result<()> {
@@ -201,7 +212,11 @@ impl Tensor {
             return x.try_contiguous();
         }
         let y = crate::autograd::with_grad_mode(false, || x.softmax_plain(d, log))?;
-        let op = if log { GradOp::LogSoftmax { dim: d } } else { GradOp::Softmax { dim: d } };
+        let op = if log {
+            GradOp::LogSoftmax { dim: d }
+        } else {
+            GradOp::Softmax { dim: d }
+        };
         Ok(record(y, op, &[&x], |y| smallvec![Saved::output(y)]))
     }
 
@@ -283,12 +298,23 @@ impl Tensor {
         if dst.numel() > 0 {
             Tensor::exec(&PrimOp::Copy, &[&src], &dst)?;
         }
-        Ok(record(out, GradOp::Pad { pad: pad.to_vec() }, &[self], |_| smallvec![]))
+        Ok(record(
+            out,
+            GradOp::Pad { pad: pad.to_vec() },
+            &[self],
+            |_| smallvec![],
+        ))
     }
 
     /// The windows of a padded `[N, C, H, W]` input as a strided view
     /// `[N, C, OH, OW, KH, KW]` (no copy).
-    pub(crate) fn windows(&self, k: [usize; 2], o: [usize; 2], s: [usize; 2], d: [usize; 2]) -> Result<Tensor> {
+    pub(crate) fn windows(
+        &self,
+        k: [usize; 2],
+        o: [usize; 2],
+        s: [usize; 2],
+        d: [usize; 2],
+    ) -> Result<Tensor> {
         let xp = self;
         if xp.rank() != 4 {
             return Err(shape_err("unfold", "a [N, C, H, W] input", xp.shape()));
@@ -422,10 +448,17 @@ impl Tensor {
                 .try_conv1d(weight, bias, stride, padding, dilation, groups)?
                 .try_squeeze(Some(0));
         }
-        if self.rank() != 3 || weight.rank() != 3 {
+        if self.rank() != 3
+            || weight.rank() != 3
+            || groups == 0
+            || self.dims()[1] != weight.dims()[1] * groups
+            || weight.dims()[0] % groups != 0
+        {
             return Err(shape_err(
                 "conv1d",
-                "input [N, C, L] and weight [OC, C/groups, K]",
+                alloc::format!(
+                    "input [N, C, L] and weight [OC, C/groups, K] with groups = {groups}"
+                ),
                 alloc::format!("input {}, weight {}", self.shape(), weight.shape()),
             ));
         }

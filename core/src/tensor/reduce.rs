@@ -1,13 +1,13 @@
 //! Reductions with PyTorch's `dim`/`keepdim` conventions.
 
 use super::{sugar, Tensor};
+use crate::autograd::{record, GradOp, Saved};
 use crate::dtype::DType;
 use crate::error::{arg_err, dtype_err, Result};
 use crate::layout::{wrap_dim, Shape};
-use crate::autograd::{record, GradOp, Saved};
 use crate::ops::{Axes, PrimOp, ReduceOp};
-use smallvec::smallvec;
 use alloc::vec::Vec;
+use smallvec::smallvec;
 
 /// A vector norm's order (`torch.linalg.vector_norm`'s `ord`).
 #[derive(Copy, Clone, Debug, PartialEq)]
@@ -42,6 +42,10 @@ impl Tensor {
             }
         };
         axes.sort_unstable();
+        if self.rank() == 0 {
+            // dim 0 / -1 of a 0-dim tensor is valid (PyTorch) and reduces nothing.
+            axes.clear();
+        }
         Ok(axes)
     }
 
@@ -78,11 +82,22 @@ impl Tensor {
             Tensor::exec(&PrimOp::Copy, &[&v], &out)?;
         }
         let out = match op {
-            ReduceOp::Sum => record(out, GradOp::Sum { in_shape: self.shape().clone() }, &[self], |_| smallvec![]),
-            ReduceOp::Prod => record(out, GradOp::Prod, &[self], |y| smallvec![Saved::input(self), Saved::output(y)]),
-            ReduceOp::Max | ReduceOp::Min => record(out, GradOp::MaxMin { axes: axes.clone() }, &[self], |y| {
+            ReduceOp::Sum => record(
+                out,
+                GradOp::Sum {
+                    in_shape: self.shape().clone(),
+                },
+                &[self],
+                |_| smallvec![],
+            ),
+            ReduceOp::Prod => record(out, GradOp::Prod, &[self], |y| {
                 smallvec![Saved::input(self), Saved::output(y)]
             }),
+            ReduceOp::Max | ReduceOp::Min => {
+                record(out, GradOp::MaxMin { axes: axes.clone() }, &[self], |y| {
+                    smallvec![Saved::input(self), Saved::output(y)]
+                })
+            }
             ReduceOp::ArgMax | ReduceOp::ArgMin => out,
         };
         if keepdim {
@@ -348,14 +363,20 @@ impl Tensor {
         } else {
             self.try_to_dtype(DType::I64)?
         };
+        let name = match op {
+            crate::ops::ScanOp::CumSum => "cumsum",
+            crate::ops::ScanOp::CumProd => "cumprod",
+        };
+        let d = wrap_dim(dim, x.rank(), name)?;
         if x.rank() == 0 {
             return x.try_contiguous();
         }
-        let d = wrap_dim(dim, x.rank(), "cumsum")?;
         let out = Tensor::empty(x.shape().clone(), x.dtype(), x.device())?;
         Tensor::exec(&PrimOp::Scan { op, dim: d }, &[&x], &out)?;
         Ok(match op {
-            crate::ops::ScanOp::CumSum => record(out, GradOp::CumSum { dim: d }, &[&x], |_| smallvec![]),
+            crate::ops::ScanOp::CumSum => {
+                record(out, GradOp::CumSum { dim: d }, &[&x], |_| smallvec![])
+            }
             crate::ops::ScanOp::CumProd => record(out, GradOp::CumProd { dim: d }, &[&x], |y| {
                 smallvec![Saved::input(&x), Saved::output(y)]
             }),

@@ -1,11 +1,11 @@
 //! View ops: edit the layout and share storage. Never reach drivers (DESIGN.md).
 
 use super::{sugar, Tensor};
+use crate::autograd::{record, GradOp};
 use crate::driver::Device;
 use crate::dtype::DType;
 use crate::error::{arg_err, shape_err, Result};
 use crate::layout::{wrap_dim, Dims, Layout, Shape};
-use crate::autograd::{record, GradOp};
 use crate::ops::PrimOp;
 use alloc::vec::Vec;
 use smallvec::SmallVec;
@@ -52,18 +52,39 @@ fn infer_shape(op: &'static str, shape: &[isize], numel: usize, from: &Shape) ->
     Ok(Shape(out))
 }
 
+/// `wrap_dim` for ops that index into a dim, which a 0-dim tensor does not have (PyTorch:
+/// "narrow() cannot be applied to a 0-dim tensor").
+fn dim_of(t: &Tensor, dim: isize, op: &'static str) -> Result<usize> {
+    if t.rank() == 0 {
+        return Err(arg_err(
+            op,
+            alloc::format!("{op}() cannot be applied to a 0-dim tensor"),
+        ));
+    }
+    wrap_dim(dim, t.rank(), op)
+}
+
+/// Strides viewing `l`'s elements with shape `new`, if possible. `Layout::reshape_strides`
+/// misses one case: a 0-dim source (any one-element tensor views as any one-element shape).
+fn view_strides(l: &Layout, new: &Shape) -> Option<Dims> {
+    l.reshape_strides(new)
+        .or_else(|| (l.rank() == 0).then(|| new.contiguous_strides()))
+}
+
 impl Tensor {
     /// A view with a new shape (one dim may be -1); fails if the strides do not allow it.
     pub fn try_view(&self, shape: &[isize]) -> Result<Tensor> {
         let new = infer_shape("view", shape, self.numel(), self.shape())?;
-        match self.layout().reshape_strides(&new) {
+        match view_strides(self.layout(), &new) {
             Some(strides) => Ok(self.with_layout_op(
                 Layout {
                     shape: new,
                     strides,
                     offset: self.layout().offset,
                 },
-                || GradOp::Reshape { in_shape: self.shape().clone() },
+                || GradOp::Reshape {
+                    in_shape: self.shape().clone(),
+                },
             )),
             None => Err(shape_err(
                 "view",
@@ -76,20 +97,24 @@ impl Tensor {
     /// A view with a new shape when possible, else a contiguous copy (PyTorch's `reshape`).
     pub fn try_reshape(&self, shape: &[isize]) -> Result<Tensor> {
         let new = infer_shape("reshape", shape, self.numel(), self.shape())?;
-        match self.layout().reshape_strides(&new) {
+        match view_strides(self.layout(), &new) {
             Some(strides) => Ok(self.with_layout_op(
                 Layout {
                     shape: new,
                     strides,
                     offset: self.layout().offset,
                 },
-                || GradOp::Reshape { in_shape: self.shape().clone() },
+                || GradOp::Reshape {
+                    in_shape: self.shape().clone(),
+                },
             )),
             None => {
                 let c = self.try_contiguous()?;
-                Ok(c.with_layout_op(Layout::contiguous(new), || GradOp::Reshape {
-                    in_shape: c.shape().clone(),
-                }))
+                Ok(
+                    c.with_layout_op(Layout::contiguous(new), || GradOp::Reshape {
+                        in_shape: c.shape().clone(),
+                    }),
+                )
             }
         }
     }
@@ -102,7 +127,8 @@ impl Tensor {
 
     /// A contiguous tensor with the same values: `self` when already contiguous, else a copy.
     pub fn try_contiguous(&self) -> Result<Tensor> {
-        if self.is_contiguous() {
+        // An empty tensor is contiguous whatever its strides (PyTorch's compute_contiguous).
+        if self.is_contiguous() || self.numel() == 0 {
             return Ok(self.clone());
         }
         let out = Tensor::empty(self.shape().clone(), self.dtype(), self.device())?;
@@ -133,26 +159,30 @@ impl Tensor {
             seen[w] = 1;
             perm.push(w);
         }
-        Ok(self.with_layout_op(self.layout().permute(&perm), || GradOp::Permute {
-            perm: perm.clone(),
-        }))
+        Ok(
+            self.with_layout_op(self.layout().permute(&perm), || GradOp::Permute {
+                perm: perm.clone(),
+            }),
+        )
     }
 
     /// Swaps two dims.
     pub fn try_transpose(&self, dim0: isize, dim1: isize) -> Result<Tensor> {
         let r = self.rank();
-        if r == 0 {
-            return Ok(self.clone());
-        }
         let (a, b) = (
             wrap_dim(dim0, r, "transpose")?,
             wrap_dim(dim1, r, "transpose")?,
         );
+        if r == 0 {
+            return Ok(self.clone());
+        }
         let mut perm: Dims = (0..r).collect();
         perm.swap(a, b);
-        Ok(self.with_layout_op(self.layout().permute(&perm), || GradOp::Permute {
-            perm: perm.clone(),
-        }))
+        Ok(
+            self.with_layout_op(self.layout().permute(&perm), || GradOp::Permute {
+                perm: perm.clone(),
+            }),
+        )
     }
 
     /// Transpose of a matrix; 0-D and 1-D tensors are returned as they are.
@@ -170,7 +200,7 @@ impl Tensor {
 
     /// `length` elements of `dim` starting at `start` (shares storage).
     pub fn try_narrow(&self, dim: isize, start: usize, length: usize) -> Result<Tensor> {
-        let d = wrap_dim(dim, self.rank(), "narrow")?;
+        let d = dim_of(self, dim, "narrow")?;
         let size = self.dims()[d];
         if start.checked_add(length).is_none_or(|e| e > size) {
             return Err(arg_err(
@@ -204,7 +234,7 @@ impl Tensor {
         if step == 0 {
             return Err(arg_err("slice", "step must be positive"));
         }
-        let d = wrap_dim(dim, self.rank(), "slice")?;
+        let d = dim_of(self, dim, "slice")?;
         let size = self.dims()[d] as isize;
         let clamp = |v: isize| {
             let v = if v < 0 { v + size } else { v };
@@ -227,7 +257,7 @@ impl Tensor {
 
     /// Removes `dim` by taking index `index` (negative counts from the end).
     pub fn try_select(&self, dim: isize, index: isize) -> Result<Tensor> {
-        let d = wrap_dim(dim, self.rank(), "select")?;
+        let d = dim_of(self, dim, "select")?;
         let size = self.dims()[d] as isize;
         let i = if index < 0 { index + size } else { index };
         if i < 0 || i >= size {
@@ -304,7 +334,9 @@ impl Tensor {
                 l.strides = keep.iter().map(|&i| self.strides()[i]).collect();
             }
         }
-        Ok(self.with_layout_op(l, || GradOp::Reshape { in_shape: self.shape().clone() }))
+        Ok(self.with_layout_op(l, || GradOp::Reshape {
+            in_shape: self.shape().clone(),
+        }))
     }
 
     /// Inserts a size-1 dim at `dim` (in `-rank-1 ..= rank`).
@@ -318,16 +350,18 @@ impl Tensor {
         };
         l.shape.0.insert(d, 1);
         l.strides.insert(d, st);
-        Ok(self.with_layout_op(l, || GradOp::Reshape { in_shape: self.shape().clone() }))
+        Ok(self.with_layout_op(l, || GradOp::Reshape {
+            in_shape: self.shape().clone(),
+        }))
     }
 
     /// Merges dims `start_dim..=end_dim` into one.
     pub fn try_flatten(&self, start_dim: isize, end_dim: isize) -> Result<Tensor> {
+        let s = wrap_dim(start_dim, self.rank(), "flatten")?;
+        let e = wrap_dim(end_dim, self.rank(), "flatten")?;
         if self.rank() == 0 {
             return self.try_reshape(&[1]);
         }
-        let s = wrap_dim(start_dim, self.rank(), "flatten")?;
-        let e = wrap_dim(end_dim, self.rank(), "flatten")?;
         if s > e {
             return Err(arg_err("flatten", "start_dim must not come after end_dim"));
         }
@@ -340,7 +374,7 @@ impl Tensor {
 
     /// Splits `dim` into `sizes` (one may be -1).
     pub fn try_unflatten(&self, dim: isize, sizes: &[isize]) -> Result<Tensor> {
-        let d = wrap_dim(dim, self.rank(), "unflatten")?;
+        let d = dim_of(self, dim, "unflatten")?;
         let inner = infer_shape("unflatten", sizes, self.dims()[d], self.shape())?;
         let mut shape: Vec<isize> = self.dims()[..d].iter().map(|&x| x as isize).collect();
         shape.extend(inner.dims().iter().map(|&x| x as isize));
@@ -356,7 +390,7 @@ impl Tensor {
             .or(tensors.first())
             .ok_or_else(|| arg_err("cat", "expected a non-empty list of tensors"))?;
         let r = first.rank();
-        let d = wrap_dim(dim, r, "cat")?;
+        let d = dim_of(first, dim, "cat")?;
         let mut dtype = first.dtype();
         let mut total = 0usize;
         for t in tensors {
@@ -421,7 +455,7 @@ impl Tensor {
 
     /// Splits into pieces of `size` along `dim` (the last may be smaller); views.
     pub fn try_split(&self, size: usize, dim: isize) -> Result<Vec<Tensor>> {
-        let d = wrap_dim(dim, self.rank(), "split")?;
+        let d = dim_of(self, dim, "split")?;
         let n = self.dims()[d];
         if size == 0 {
             if n == 0 {
@@ -444,7 +478,7 @@ impl Tensor {
 
     /// Splits into pieces of the given sizes along `dim`; views.
     pub fn try_split_sizes(&self, sizes: &[usize], dim: isize) -> Result<Vec<Tensor>> {
-        let d = wrap_dim(dim, self.rank(), "split")?;
+        let d = dim_of(self, dim, "split")?;
         if sizes.iter().sum::<usize>() != self.dims()[d] {
             return Err(shape_err(
                 "split",
@@ -472,7 +506,7 @@ impl Tensor {
         if chunks == 0 {
             return Err(arg_err("chunk", "chunks must be positive"));
         }
-        let d = wrap_dim(dim, self.rank(), "chunk")?;
+        let d = dim_of(self, dim, "chunk")?;
         let n = self.dims()[d];
         self.try_split(
             n.div_ceil(chunks).max(if n == 0 { 0 } else { 1 }),
@@ -487,7 +521,12 @@ impl Tensor {
         }
         let out = Tensor::empty(self.shape().clone(), dtype, self.device())?;
         Tensor::exec(&PrimOp::Cast, &[self], &out)?;
-        Ok(record(out, GradOp::Cast { from: self.dtype() }, &[self], |_| SmallVec::new()))
+        Ok(record(
+            out,
+            GradOp::Cast { from: self.dtype() },
+            &[self],
+            |_| SmallVec::new(),
+        ))
     }
 
     /// Moves to another device (a copy through the host unless it is already there).
