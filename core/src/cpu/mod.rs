@@ -1,6 +1,5 @@
 //! The CPU driver: portable kernels under no_std; rayon threads and the `gemm` crate with `std`.
 
-mod check;
 mod elem;
 mod elementwise;
 mod index;
@@ -246,7 +245,7 @@ impl Driver for CpuDriver {
                 outs.len()
             )));
         }
-        check::views(op, ins, &outs[0])?;
+        crate::driver::check_views(op, ins, &outs[0])?;
         self.resolve(name, ins, &mut a)?;
         self.resolve(name, outs, &mut o)?;
         let arity = |n: usize| {

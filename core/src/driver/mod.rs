@@ -5,6 +5,9 @@
 //! and reports memory. Call order is stream order: `exec` may queue work and return;
 //! `read`, `read_blocking` and `synchronize` wait for it.
 
+mod check;
+pub use check::check_views;
+
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::layout::Layout;

@@ -1,6 +1,7 @@
-//! Checks of what the CPU kernels rely on for memory safety: `Driver::exec` is safe and
-//! public, so the operand shapes and dtypes each `PrimOp` states are verified, not trusted.
-//! O(rank) per operand; the errors name the op.
+//! The operand contract of every `PrimOp`, checked: `Driver::exec` is safe and public, so
+//! a driver verifies the shapes and dtypes each op states instead of trusting them (kernels
+//! index memory by them). Shared by every driver so they reject the same malformed calls
+//! with the same errors. O(rank) per operand; the errors name the op.
 
 use crate::driver::View;
 use crate::dtype::DType;
@@ -44,7 +45,9 @@ fn dim_in(op: &'static str, dim: usize, v: &View) -> Result<()> {
 
 /// Verifies `ins` and `y` against `op`'s contract; a wrong input count is left to the
 /// caller's arity check.
-pub(crate) fn views(op: &PrimOp, ins: &[View], y: &View) -> Result<()> {
+/// Checks the inputs and the output view of one `exec` call against `op`'s contract
+/// (arity, dtypes, shapes, axes); drivers call it before touching memory.
+pub fn check_views(op: &PrimOp, ins: &[View], y: &View) -> Result<()> {
     let name = op.name();
     let arity = match op {
         PrimOp::Fill(_) | PrimOp::Iota { .. } | PrimOp::Random { .. } => 0,
