@@ -17,6 +17,10 @@ for arg in "$@"; do
   esac
 done
 
+# Mesa's Vulkan loader complains on every device open without one.
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp/xdg-runtime-$(id -u)}
+mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+
 tools=${LANTERN_TOOLS:-$HOME/.cache/lantern-tools}
 if [ -f "$tools/env.sh" ]; then
   # shellcheck source=/dev/null
@@ -61,6 +65,10 @@ cross wasm32-unknown-unknown wasm build -p lantern --no-default-features
 # (lavapipe, from `setup.sh --wgpu`); else the workspace tests above pass without running them.
 if [ -d drivers/wgpu ] && [ "${CI:-}" = true ]; then
   run vulkaninfo --summary
+fi
+# The same driver compiles for the browser (WebGPU backend).
+if [ -d drivers/wgpu ]; then
+  cross wasm32-unknown-unknown wasm build -p lantern-wgpu
 fi
 
 # wasm crate: wasm-bindgen tests in Node, then in headless Chromium when chromedriver is there

@@ -1,3 +1,6 @@
 //! Lantern's kernel sources as data. Kernel names are `{op}_{dtype}` in every language,
 //! and file stems match the op groups of `lantern::ops::prim` (STYLE.md §4).
 #![no_std]
+
+pub mod wgsl;
+pub mod cuda;

@@ -1,0 +1,215 @@
+//! The spike's checks, kept: buffers, add, matmul, awaited and blocking reads, batching,
+//! and the error paths (device mixing, memory limit, unsupported dtypes, deferred faults).
+
+mod common;
+
+use common::*;
+use lantern::driver::{Driver, View};
+use lantern::ops::{BinaryOp, PrimOp};
+use lantern::{DType, Device, Error, Layout, Shape, Tensor};
+
+#[test]
+fn write_read_roundtrip_aligned_and_unaligned() {
+    let g = gpu_or_skip!();
+    let b = g.alloc(64).unwrap();
+    let bytes: Vec<u8> = (0..64u8).collect();
+    g.write(b, 0, &bytes).unwrap();
+    // Unaligned offset and length: goes through the byte copy kernel.
+    g.write(b, 5, &[200, 201, 202]).unwrap();
+    let v = View {
+        buf: b,
+        layout: Layout::contiguous(Shape::new(&[64])),
+        dtype: DType::U8,
+    };
+    let mut want = bytes.clone();
+    want[5..8].copy_from_slice(&[200, 201, 202]);
+    assert_eq!(g.read_blocking(&v).unwrap(), want);
+    // A view at an odd byte offset with a stride: read through a dense copy.
+    let v2 = View {
+        buf: b,
+        layout: Layout {
+            shape: Shape::new(&[3]),
+            strides: [3usize].into_iter().collect(),
+            offset: 7,
+        },
+        dtype: DType::U8,
+    };
+    assert_eq!(
+        g.read_blocking(&v2).unwrap(),
+        vec![want[7], want[10], want[13]]
+    );
+    g.free(b);
+}
+
+#[test]
+fn bools_are_one_byte_at_the_host() {
+    let g = gpu_or_skip!();
+    let dev = device(&g);
+    let t = Tensor::from_slice(&[true, false, true, true, false], [5], &dev);
+    assert_eq!(t.to_vec::<bool>(), vec![true, false, true, true, false]);
+    let n = t.logical_not();
+    assert_eq!(n.to_vec::<bool>(), vec![false, true, false, false, true]);
+}
+
+#[test]
+fn add_and_matmul_through_tensors() {
+    let g = gpu_or_skip!();
+    let dev = device(&g);
+    let a = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3], &dev);
+    let b = Tensor::from_slice(&[10.0f32, 20.0, 30.0], [3], &dev);
+    assert_eq!(
+        (&a + &b).to_vec::<f32>(),
+        vec![11.0, 22.0, 33.0, 14.0, 25.0, 36.0]
+    );
+    let m = a.matmul(&a.t());
+    assert_eq!(m.to_vec::<f32>(), vec![14.0, 32.0, 32.0, 77.0]);
+}
+
+#[test]
+fn awaited_read_completes() {
+    let g = gpu_or_skip!();
+    let dev = device(&g);
+    let a = Tensor::from_slice(&[1.0f32, 2.0, 3.0], [3], &dev);
+    let fut = (&a * &a).to_vec_async::<f32>();
+    // The future owns everything it needs: awaiting later works.
+    drop(a);
+    assert_eq!(lantern::block_on(fut).unwrap(), vec![1.0, 4.0, 9.0]);
+}
+
+#[test]
+fn many_dispatches_share_a_submit() {
+    let g = gpu_or_skip!();
+    let dev = device(&g);
+    let mut x = Tensor::from_slice(&[1.0f32; 16], [16], &dev);
+    let (d0, s0) = g.counters();
+    for _ in 0..50 {
+        x = &x + 1.0;
+    }
+    let (d1, s1) = g.counters();
+    assert!(d1 - d0 >= 50, "dispatches {d0} -> {d1}");
+    assert!(s1 - s0 <= 2, "50 adds took {} submits", s1 - s0);
+    assert_eq!(x.to_vec::<f32>(), vec![51.0; 16]);
+}
+
+#[test]
+fn mixing_devices_is_a_device_error_and_leaves_the_driver_usable() {
+    let g = gpu_or_skip!();
+    let dev = device(&g);
+    let a = Tensor::ones([4], DType::F32, &dev);
+    let c = Tensor::ones([4], DType::F32, &Device::cpu());
+    let e = a.try_add(&c).unwrap_err();
+    assert!(matches!(e, Error::Device { .. }), "{e}");
+    assert_eq!((&a + &a).to_vec::<f32>(), vec![2.0; 4]);
+}
+
+#[test]
+fn memory_limit_gives_out_of_memory_and_leaves_the_driver_usable() {
+    let g = common::gpu();
+    let Some(_) = g else { return };
+    // A driver of its own: the limit must not disturb tests running beside this one.
+    let own = std::sync::Arc::new(
+        lantern_wgpu::WgpuDriver::new(&lantern_wgpu::Options {
+            adapter_name: Some(common::gpu().unwrap().adapter_info().name.clone()),
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    let dev = Device::new(own.clone());
+    let keep = Tensor::zeros([1024], DType::F32, &dev);
+    dev.set_memory_limit(Some(64 * 1024));
+    let e = Tensor::try_zeros([1 << 20], DType::F32, &dev).unwrap_err();
+    assert!(matches!(e, Error::OutOfMemory { .. }), "{e}");
+    assert!(e.to_string().contains("wgpu"), "{e}");
+    let ok = Tensor::ones([16], DType::F32, &dev);
+    assert_eq!(
+        (&ok + &keep.narrow(0, 0, 16)).to_vec::<f32>(),
+        vec![1.0; 16]
+    );
+    let m = dev.memory();
+    assert!(
+        m.in_use > 0 && m.peak >= m.in_use && m.limit == Some(64 * 1024),
+        "{m:?}"
+    );
+    dev.set_memory_limit(None);
+    let big = Tensor::zeros([1 << 20], DType::F32, &dev);
+    assert_eq!(big.sum(None, false).item::<f32>(), 0.0);
+}
+
+#[test]
+fn oversize_buffers_are_a_clear_error() {
+    let g = gpu_or_skip!();
+    let too_big = g.max_buffer_bytes() as usize + 1;
+    let e = g.alloc(too_big).unwrap_err();
+    assert!(matches!(e, Error::OutOfMemory { .. }), "{e}");
+    assert!(e.to_string().contains("largest buffer"), "{e}");
+    let b = g.alloc(16).unwrap();
+    g.free(b);
+}
+
+#[test]
+fn f64_is_unsupported() {
+    let g = gpu_or_skip!();
+    let dev = device(&g);
+    let a = Tensor::try_zeros([4], DType::F64, &dev);
+    let e = match a {
+        Ok(t) => t.try_add(&t).unwrap_err(),
+        Err(e) => e,
+    };
+    assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+}
+
+#[test]
+fn a_bad_index_is_a_deferred_error_and_the_driver_recovers() {
+    let g = gpu_or_skip!();
+    let own = lantern_wgpu::WgpuDriver::new(&lantern_wgpu::Options {
+        adapter_name: Some(g.adapter_info().name.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let x = Operand::dense(DType::F32, &[4], 1, Data::Any);
+    let idx = Operand::bytes(
+        DType::I64,
+        Layout::contiguous(Shape::new(&[2])),
+        [1i64, 9].iter().flat_map(|v| v.to_le_bytes()).collect(),
+    );
+    let out = Operand::dense(DType::F32, &[2], 2, Data::Any);
+    let e = run_on(&own, &PrimOp::IndexSelect { dim: 0 }, &[&x, &idx], &out).unwrap_err();
+    // The deferred error names the op that faulted.
+    assert!(
+        matches!(
+            e,
+            Error::Deferred {
+                op: "index_select",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    own.synchronize().unwrap();
+    let a = Operand::dense(DType::F32, &[8], 3, Data::Any);
+    let r = run_on(&own, &PrimOp::Binary(BinaryOp::Add), &[&a, &a], &a).unwrap();
+    assert_eq!(r.len(), 32);
+}
+
+#[test]
+fn int64_beyond_32_bits_is_a_deferred_error() {
+    let g = gpu_or_skip!();
+    let own = lantern_wgpu::WgpuDriver::new(&lantern_wgpu::Options {
+        adapter_name: Some(g.adapter_info().name.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let a = Operand::bytes(
+        DType::I64,
+        Layout::contiguous(Shape::new(&[2])),
+        [1i64, 1 << 40]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+    );
+    let e = run_on(&own, &PrimOp::Binary(BinaryOp::Add), &[&a, &a], &a).unwrap_err();
+    assert!(matches!(e, Error::Deferred { op: "int64", .. }), "{e}");
+    // Copies move int64 bits untouched.
+    let r = run_on(&own, &PrimOp::Copy, &[&a], &a).unwrap();
+    assert_eq!(decode(DType::I64, &r), vec![1.0, (1u64 << 40) as f64]);
+}
