@@ -22,15 +22,23 @@ fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
         ))
     })?;
     if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 8 {
-        return Err(lantern::Error::Format(format!("{}: not an idx file of u8", path.display())));
+        return Err(lantern::Error::Format(format!(
+            "{}: not an idx file of u8",
+            path.display()
+        )));
     }
     let nd = bytes[3] as usize;
     let dims: Vec<usize> = (0..nd)
-        .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize)
+        .map(|i| {
+            u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize
+        })
         .collect();
     let data = bytes[4 + 4 * nd..].to_vec();
     if data.len() != dims.iter().product::<usize>() {
-        return Err(lantern::Error::Format(format!("{}: truncated", path.display())));
+        return Err(lantern::Error::Format(format!(
+            "{}: truncated",
+            path.display()
+        )));
     }
     Ok((dims, data))
 }
@@ -39,7 +47,10 @@ fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
 fn load(dir: &Path, split: &str, dev: &Device) -> Result<(Tensor, Tensor)> {
     let (d, px) = read_idx(&dir.join(format!("{split}-images-idx3-ubyte")))?;
     let (_, lb) = read_idx(&dir.join(format!("{split}-labels-idx1-ubyte")))?;
-    let x: Vec<f32> = px.iter().map(|&p| (p as f32 / 255.0 - 0.1307) / 0.3081).collect();
+    let x: Vec<f32> = px
+        .iter()
+        .map(|&p| (p as f32 / 255.0 - 0.1307) / 0.3081)
+        .collect();
     let y: Vec<i64> = lb.iter().map(|&l| l as i64).collect();
     Ok((
         Tensor::try_from_slice(&x, [d[0], 1, d[1], d[2]], dev)?,
@@ -56,30 +67,50 @@ fn accuracy(model: &dyn Module, x: &Tensor, y: &Tensor, cnn: bool) -> Result<f64
         let xb = x.try_narrow(0, start, len)?;
         let xb = if cnn { xb } else { xb.try_flatten(1, -1)? };
         let pred = model.forward(&xb)?.try_argmax(Some(-1), false)?;
-        correct += pred.try_eq(&y.try_narrow(0, start, len)?)?.try_sum(None, false)?.try_item::<i64>()?;
+        correct += pred
+            .try_eq(&y.try_narrow(0, start, len)?)?
+            .try_sum(None, false)?
+            .try_item::<i64>()?;
     }
     Ok(correct as f64 / n as f64)
 }
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse::<u64>().ok());
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
     let cnn = args.iter().any(|a| a == "--cnn");
     let seed = flag("--seed").unwrap_or(0);
     let epochs = flag("--epochs").unwrap_or(if cnn { 4 } else { 5 }) as usize;
     let dir = std::env::var_os("LANTERN_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/lantern-data"))
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/lantern-data")
+        })
         .join("mnist");
     let dev = Device::cpu();
     manual_seed(seed);
-    println!("Lantern MNIST {} on {dev}, seed {seed}, {epochs} epochs", if cnn { "CNN" } else { "MLP" });
+    println!(
+        "Lantern MNIST {} on {dev}, seed {seed}, {epochs} epochs",
+        if cnn { "CNN" } else { "MLP" }
+    );
 
     let (xtr, ytr) = load(&dir, "train", &dev)?;
     let (xte, yte) = load(&dir, "t10k", &dev)?;
-    let xtr_in = if cnn { xtr.clone() } else { xtr.try_flatten(1, -1)? };
+    let xtr_in = if cnn {
+        xtr.clone()
+    } else {
+        xtr.try_flatten(1, -1)?
+    };
     let model: Sequential = if cnn {
-        let same = Conv2dOpts { padding: [1, 1], ..Default::default() };
+        let same = Conv2dOpts {
+            padding: [1, 1],
+            ..Default::default()
+        };
         Sequential::new()
             .add(Conv2d::new(1, 16, [3, 3], same, true, &dev)?)
             .add(ReLU)
@@ -128,7 +159,12 @@ fn main() -> Result<()> {
             }
         }
         let acc = accuracy(&model, &xte, &yte, cnn)?;
-        println!("\repoch {epoch}/{epochs}: train loss {:.4}, test accuracy {:.2}% ({:.1} s)          ", total / seen as f64, acc * 100.0, t0.elapsed().as_secs_f64());
+        println!(
+            "\repoch {epoch}/{epochs}: train loss {:.4}, test accuracy {:.2}% ({:.1} s)          ",
+            total / seen as f64,
+            acc * 100.0,
+            t0.elapsed().as_secs_f64()
+        );
     }
     let acc = accuracy(&model, &xte, &yte, cnn)?;
     let m = dev.memory();

@@ -26,9 +26,17 @@ pub struct TensorDataset {
 impl TensorDataset {
     /// Fails unless every tensor has the same size along dim 0.
     pub fn new(tensors: Vec<Tensor>) -> Result<TensorDataset> {
-        let n = tensors.first().map(|t| t.dims().first().copied().unwrap_or(0));
-        if tensors.iter().any(|t| t.rank() == 0 || Some(t.dims()[0]) != n) {
-            return Err(arg_err("TensorDataset", "all tensors need the same size in dim 0"));
+        let n = tensors
+            .first()
+            .map(|t| t.dims().first().copied().unwrap_or(0));
+        if tensors
+            .iter()
+            .any(|t| t.rank() == 0 || Some(t.dims()[0]) != n)
+        {
+            return Err(arg_err(
+                "TensorDataset",
+                "all tensors need the same size in dim 0",
+            ));
         }
         Ok(TensorDataset { tensors })
     }
@@ -46,7 +54,10 @@ impl Dataset for TensorDataset {
         };
         let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
         let it = Tensor::try_from_slice(&idx, [idx.len()], &dev)?;
-        self.tensors.iter().map(|t| t.try_index_select(0, &it)).collect()
+        self.tensors
+            .iter()
+            .map(|t| t.try_index_select(0, &it))
+            .collect()
     }
 }
 
@@ -77,13 +88,24 @@ pub struct DataLoader<'a, D: Dataset> {
 impl<'a, D: Dataset> DataLoader<'a, D> {
     /// A loader over `dataset`; `seed` drives shuffling.
     pub fn new(dataset: &'a D, batch_size: usize, shuffle: bool, seed: u64) -> DataLoader<'a, D> {
-        DataLoader { dataset, batch_size: batch_size.max(1), shuffle, drop_last: false, seed, epoch: 0 }
+        DataLoader {
+            dataset,
+            batch_size: batch_size.max(1),
+            shuffle,
+            drop_last: false,
+            seed,
+            epoch: 0,
+        }
     }
 
     /// Number of batches per epoch.
     pub fn len(&self) -> usize {
         let n = self.dataset.len();
-        if self.drop_last { n / self.batch_size } else { n.div_ceil(self.batch_size) }
+        if self.drop_last {
+            n / self.batch_size
+        } else {
+            n.div_ceil(self.batch_size)
+        }
     }
 
     /// True when an epoch has no batches.
@@ -113,7 +135,10 @@ impl<'a, D: Dataset> DataLoader<'a, D> {
 /// Splits `0..n` into shuffled index sets of the given lengths (PyTorch's `random_split`).
 pub fn random_split(n: usize, lengths: &[usize], seed: u64) -> Result<Vec<Vec<usize>>> {
     if lengths.iter().sum::<usize>() != n {
-        return Err(arg_err("random_split", alloc::format!("lengths {lengths:?} must sum to {n}")));
+        return Err(arg_err(
+            "random_split",
+            alloc::format!("lengths {lengths:?} must sum to {n}"),
+        ));
     }
     let p = randperm(n, seed, 0);
     let mut at = 0;
@@ -149,4 +174,3 @@ impl<D: Dataset> Dataset for Subset<'_, D> {
         self.dataset.get_batch(&mapped)
     }
 }
-

@@ -30,8 +30,8 @@ pub mod io;
 pub mod layout;
 pub mod mem;
 pub mod nn;
-pub mod optim;
 pub mod ops;
+pub mod optim;
 pub mod rng;
 pub mod tensor;
 

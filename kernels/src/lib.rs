@@ -2,5 +2,5 @@
 //! and file stems match the op groups of `lantern::ops::prim` (STYLE.md §4).
 #![no_std]
 
-pub mod wgsl;
 pub mod cuda;
+pub mod wgsl;

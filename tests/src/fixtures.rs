@@ -45,7 +45,11 @@ impl Json {
             V::Number(n) => Json::Num(n.to_string()),
             V::String(s) => Json::Str(s),
             V::Array(a) => Json::Arr(a.into_iter().map(Json::from_value).collect()),
-            V::Object(o) => Json::Obj(o.into_iter().map(|(k, v)| (k, Json::from_value(v))).collect()),
+            V::Object(o) => Json::Obj(
+                o.into_iter()
+                    .map(|(k, v)| (k, Json::from_value(v)))
+                    .collect(),
+            ),
         }
     }
 
@@ -154,7 +158,6 @@ impl fmt::Display for Json {
         }
     }
 }
-
 
 /// Flat row-major values of a fixture tensor, in the widest host type of its kind.
 #[derive(Clone, Debug, PartialEq)]

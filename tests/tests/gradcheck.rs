@@ -50,7 +50,9 @@ fn unary_ops() {
     gradcheck("gelu_tanh", &[x.clone()], |t| t[0].try_gelu(true));
     gradcheck("softplus", &[x.clone()], |t| t[0].try_softplus(1.5, 2.0));
     gradcheck("relu", &[x.clone()], |t| t[0].try_relu());
-    gradcheck("clamp", &[x.clone()], |t| t[0].try_clamp(Some(-0.5), Some(0.7)));
+    gradcheck("clamp", &[x.clone()], |t| {
+        t[0].try_clamp(Some(-0.5), Some(0.7))
+    });
     // Piecewise-constant ops have zero gradient (as in PyTorch).
     gradcheck("floor", &[x.clone()], |t| t[0].try_floor()?.try_add(&t[0]));
 }
@@ -65,10 +67,17 @@ fn binary_ops_with_broadcasting() {
     gradcheck("mul", &[a.clone(), b.clone()], |t| t[0].try_mul(&t[1]));
     gradcheck("div", &[a.clone(), col.clone()], |t| t[0].try_div(&t[1]));
     gradcheck("pow", &[b.clone(), a.clone()], |t| t[0].try_pow(&t[1]));
-    gradcheck("maximum", &[a.clone(), b.clone()], |t| t[0].try_maximum(&t[1]));
-    gradcheck("minimum", &[a.clone(), col.clone()], |t| t[0].try_minimum(&t[1]));
+    gradcheck("maximum", &[a.clone(), b.clone()], |t| {
+        t[0].try_maximum(&t[1])
+    });
+    gradcheck("minimum", &[a.clone(), col.clone()], |t| {
+        t[0].try_minimum(&t[1])
+    });
     gradcheck("scalar ops", &[a.clone()], |t| {
-        t[0].try_mul_scalar(3.0)?.try_add_scalar(1.0)?.try_div_scalar(2.0)?.try_sub_scalar(0.5)
+        t[0].try_mul_scalar(3.0)?
+            .try_add_scalar(1.0)?
+            .try_div_scalar(2.0)?
+            .try_sub_scalar(0.5)
     });
     gradcheck("where", &[a.clone(), b.clone()], |t| {
         let c = t[0].detach().try_gt_scalar(0.0)?;
@@ -84,18 +93,32 @@ fn binary_ops_with_broadcasting() {
 fn reductions() {
     let x = rand_in(&[3, 4, 2], -2.0, 2.0, 7);
     gradcheck("sum all", &[x.clone()], |t| t[0].try_sum(None, false));
-    gradcheck("sum dims", &[x.clone()], |t| t[0].try_sum(Some(&[0, -1]), false));
-    gradcheck("sum keepdim", &[x.clone()], |t| t[0].try_sum(Some(&[1]), true));
+    gradcheck("sum dims", &[x.clone()], |t| {
+        t[0].try_sum(Some(&[0, -1]), false)
+    });
+    gradcheck("sum keepdim", &[x.clone()], |t| {
+        t[0].try_sum(Some(&[1]), true)
+    });
     gradcheck("mean", &[x.clone()], |t| t[0].try_mean(Some(&[1]), false));
-    gradcheck("var", &[x.clone()], |t| t[0].try_var(Some(&[1]), 1.0, false));
+    gradcheck("var", &[x.clone()], |t| {
+        t[0].try_var(Some(&[1]), 1.0, false)
+    });
     gradcheck("std", &[x.clone()], |t| t[0].try_std(None, 0.0, false));
     gradcheck("prod", &[x.clone()], |t| t[0].try_prod(Some(&[2]), false));
     gradcheck("amax", &[x.clone()], |t| t[0].try_amax(Some(&[1]), false));
     gradcheck("amin", &[x.clone()], |t| t[0].try_amin(Some(&[0, 2]), true));
-    gradcheck("max_dim", &[x.clone()], |t| Ok(t[0].try_max_dim(1, false)?.0));
-    gradcheck("logsumexp", &[x.clone()], |t| t[0].try_logsumexp(&[1], false));
-    gradcheck("norm2", &[x.clone()], |t| t[0].try_norm(NormOrd::P(2.0), Some(&[1]), false));
-    gradcheck("norm3", &[x.clone()], |t| t[0].try_norm(NormOrd::P(3.0), None, false));
+    gradcheck("max_dim", &[x.clone()], |t| {
+        Ok(t[0].try_max_dim(1, false)?.0)
+    });
+    gradcheck("logsumexp", &[x.clone()], |t| {
+        t[0].try_logsumexp(&[1], false)
+    });
+    gradcheck("norm2", &[x.clone()], |t| {
+        t[0].try_norm(NormOrd::P(2.0), Some(&[1]), false)
+    });
+    gradcheck("norm3", &[x.clone()], |t| {
+        t[0].try_norm(NormOrd::P(3.0), None, false)
+    });
     gradcheck("cumsum", &[x.clone()], |t| t[0].try_cumsum(1));
     let pos = rand_in(&[3, 4], 0.5, 2.0, 8);
     gradcheck("cumprod", &[pos], |t| t[0].try_cumprod(-1));
@@ -106,7 +129,9 @@ fn matmul_and_nn_ops() {
     let a = rand_in(&[3, 4], -1.0, 1.0, 9);
     let b = rand_in(&[4, 2], -1.0, 1.0, 10);
     gradcheck("mm", &[a.clone(), b.clone()], |t| t[0].try_matmul(&t[1]));
-    gradcheck("mm transposed", &[a.clone(), a.clone()], |t| t[0].try_matmul(&t[1].try_t()?));
+    gradcheck("mm transposed", &[a.clone(), a.clone()], |t| {
+        t[0].try_matmul(&t[1].try_t()?)
+    });
     let v = rand_in(&[4], -1.0, 1.0, 11);
     gradcheck("mv", &[a.clone(), v.clone()], |t| t[0].try_matmul(&t[1]));
     gradcheck("dot", &[v.clone(), v.clone()], |t| t[0].try_matmul(&t[1]));
@@ -114,11 +139,15 @@ fn matmul_and_nn_ops() {
     let bb = rand_in(&[5, 4, 2], -1.0, 1.0, 13);
     gradcheck("batched broadcast", &[ba, bb], |t| t[0].try_matmul(&t[1]));
     let x3 = rand_in(&[2, 3, 4], -1.0, 1.0, 14);
-    gradcheck("3d @ 2d", &[x3.clone(), b.clone()], |t| t[0].try_matmul(&t[1]));
+    gradcheck("3d @ 2d", &[x3.clone(), b.clone()], |t| {
+        t[0].try_matmul(&t[1])
+    });
     gradcheck("softmax", &[x3.clone()], |t| t[0].try_softmax(-1));
     gradcheck("softmax dim1", &[x3.clone()], |t| t[0].try_softmax(1));
     gradcheck("log_softmax", &[x3.clone()], |t| t[0].try_log_softmax(-1));
-    gradcheck("log_softmax dim0", &[x3.clone()], |t| t[0].try_log_softmax(0));
+    gradcheck("log_softmax dim0", &[x3.clone()], |t| {
+        t[0].try_log_softmax(0)
+    });
 }
 
 #[test]
@@ -132,36 +161,68 @@ fn conv_and_pool() {
         dilation: [1, 2],
         groups: 2,
     };
-    gradcheck("conv2d", &[x.clone(), w, b], |t| t[0].try_conv2d(&t[1], Some(&t[2]), opts));
+    gradcheck("conv2d", &[x.clone(), w, b], |t| {
+        t[0].try_conv2d(&t[1], Some(&t[2]), opts)
+    });
     let w1 = rand_in(&[3, 4, 3], -1.0, 1.0, 18);
     let x1 = rand_in(&[2, 4, 7], -1.0, 1.0, 19);
-    gradcheck("conv1d", &[x1.clone(), w1], |t| t[0].try_conv1d(&t[1], None, 2, 1, 1, 1));
-    gradcheck("max_pool2d", &[x.clone()], |t| t[0].try_max_pool2d([2, 2], [2, 2], [1, 0], [1, 1]));
-    gradcheck("avg_pool2d", &[x.clone()], |t| t[0].try_avg_pool2d([3, 3], [2, 2], [1, 1], false));
-    gradcheck("max_pool1d", &[x1.clone()], |t| t[0].try_max_pool1d(3, 2, 1, 1));
+    gradcheck("conv1d", &[x1.clone(), w1], |t| {
+        t[0].try_conv1d(&t[1], None, 2, 1, 1, 1)
+    });
+    gradcheck("max_pool2d", &[x.clone()], |t| {
+        t[0].try_max_pool2d([2, 2], [2, 2], [1, 0], [1, 1])
+    });
+    gradcheck("avg_pool2d", &[x.clone()], |t| {
+        t[0].try_avg_pool2d([3, 3], [2, 2], [1, 1], false)
+    });
+    gradcheck("max_pool1d", &[x1.clone()], |t| {
+        t[0].try_max_pool1d(3, 2, 1, 1)
+    });
     gradcheck("avg_pool1d", &[x1], |t| t[0].try_avg_pool1d(2, 1, 0, true));
 }
 
 #[test]
 fn views_and_indexing() {
     let x = rand_in(&[3, 4], -1.0, 1.0, 20);
-    gradcheck("reshape", &[x.clone()], |t| t[0].try_reshape(&[2, -1])?.try_exp());
-    gradcheck("permute", &[x.clone()], |t| t[0].try_permute(&[1, 0])?.try_contiguous()?.try_exp());
+    gradcheck("reshape", &[x.clone()], |t| {
+        t[0].try_reshape(&[2, -1])?.try_exp()
+    });
+    gradcheck("permute", &[x.clone()], |t| {
+        t[0].try_permute(&[1, 0])?.try_contiguous()?.try_exp()
+    });
     gradcheck("narrow", &[x.clone()], |t| t[0].try_narrow(1, 1, 2));
-    gradcheck("slice step", &[x.clone()], |t| t[0].try_slice(1, 0, None, 2));
+    gradcheck("slice step", &[x.clone()], |t| {
+        t[0].try_slice(1, 0, None, 2)
+    });
     gradcheck("select", &[x.clone()], |t| t[0].try_select(0, -1));
-    gradcheck("expand", &[x.clone()], |t| t[0].try_unsqueeze(0)?.try_expand(&[2, 3, 4])?.try_mul(&t[0]));
-    gradcheck("squeeze/flatten", &[x.clone()], |t| t[0].try_unsqueeze(1)?.try_squeeze(None)?.try_flatten(0, -1));
-    gradcheck("cat", &[x.clone(), x.clone()], |t| Tensor::try_cat(&[t[0].clone(), t[1].try_mul_scalar(2.0)?], 1));
-    gradcheck("stack", &[x.clone(), x.clone()], |t| Tensor::try_stack(&[t[0].clone(), t[1].clone()], 0));
-    gradcheck("chunk", &[x.clone()], |t| t[0].try_chunk(2, 1)?[1].try_exp());
+    gradcheck("expand", &[x.clone()], |t| {
+        t[0].try_unsqueeze(0)?
+            .try_expand(&[2, 3, 4])?
+            .try_mul(&t[0])
+    });
+    gradcheck("squeeze/flatten", &[x.clone()], |t| {
+        t[0].try_unsqueeze(1)?.try_squeeze(None)?.try_flatten(0, -1)
+    });
+    gradcheck("cat", &[x.clone(), x.clone()], |t| {
+        Tensor::try_cat(&[t[0].clone(), t[1].try_mul_scalar(2.0)?], 1)
+    });
+    gradcheck("stack", &[x.clone(), x.clone()], |t| {
+        Tensor::try_stack(&[t[0].clone(), t[1].clone()], 0)
+    });
+    gradcheck("chunk", &[x.clone()], |t| {
+        t[0].try_chunk(2, 1)?[1].try_exp()
+    });
     gradcheck("pad", &[x.clone()], |t| t[0].try_pad(&[1, -1, 2, 0], 0.5));
     let idx = Tensor::from_slice(&[2i64, 0, 0, 1], [4], &cpu());
-    gradcheck("index_select", &[x.clone()], |t| t[0].try_index_select(0, &idx));
+    gradcheck("index_select", &[x.clone()], |t| {
+        t[0].try_index_select(0, &idx)
+    });
     let gidx = Tensor::from_slice(&[0i64, 3, 3, 1, 2, 2], [3, 2], &cpu());
     gradcheck("gather", &[x.clone()], |t| t[0].try_gather(1, &gidx));
     let src = rand_in(&[3, 2], -1.0, 1.0, 21);
-    gradcheck("scatter_add", &[x.clone(), src], |t| t[0].try_scatter_add(1, &gidx, &t[1]));
+    gradcheck("scatter_add", &[x.clone(), src], |t| {
+        t[0].try_scatter_add(1, &gidx, &t[1])
+    });
 }
 
 #[test]
@@ -170,9 +231,16 @@ fn accumulation_retain_graph_and_errors() {
     let y = x.mul(&x).sum(None, false);
     y.try_backward_with(None, true, false).unwrap();
     y.try_backward().unwrap();
-    assert_eq!(x.grad().unwrap().to_vec::<f64>(), vec![4.0, 8.0, 12.0], "two backwards accumulate");
+    assert_eq!(
+        x.grad().unwrap().to_vec::<f64>(),
+        vec![4.0, 8.0, 12.0],
+        "two backwards accumulate"
+    );
     let e = y.try_backward().unwrap_err();
-    assert!(matches!(e, Error::Autograd(ref m) if m.contains("second time")), "{e}");
+    assert!(
+        matches!(e, Error::Autograd(ref m) if m.contains("second time")),
+        "{e}"
+    );
     // Non-scalar output needs a gradient.
     let z = x.mul_scalar(2.0);
     assert!(z.try_backward().is_err());
@@ -185,7 +253,10 @@ fn accumulation_retain_graph_and_errors() {
         b.try_add_scalar_(1.0).unwrap();
     }
     let e = c.sum(None, false).try_backward().unwrap_err();
-    assert!(e.to_string().contains("modified by an in-place operation"), "{e}");
+    assert!(
+        e.to_string().contains("modified by an in-place operation"),
+        "{e}"
+    );
     // In-place on a leaf requiring grad while grad mode is on.
     assert!(a.try_add_scalar_(1.0).is_err());
 }
@@ -209,11 +280,18 @@ fn no_grad_detach_and_hooks() {
 fn hessian_vector_product() {
     // f(x) = sum(x^3) + x0*x1, H v for v = [1, 2, 3]: H = diag(6x) + e01 + e10.
     let x = Tensor::from_slice(&[0.5f64, -1.0, 2.0], [3], &cpu()).requires_grad_(true);
-    let f = x.pow_scalar(3.0.into()).sum(None, false).add(&x.select(0, 0).mul(&x.select(0, 1)));
-    let g = autograd::grad(&[f], &[x.clone()], None, true, true).unwrap()[0].clone().unwrap();
+    let f = x
+        .pow_scalar(3.0.into())
+        .sum(None, false)
+        .add(&x.select(0, 0).mul(&x.select(0, 1)));
+    let g = autograd::grad(&[f], &[x.clone()], None, true, true).unwrap()[0]
+        .clone()
+        .unwrap();
     let v = Tensor::from_slice(&[1.0f64, 2.0, 3.0], [3], &cpu());
     let gv = g.mul(&v).sum(None, false);
-    let hv = autograd::grad(&[gv], &[x.clone()], None, false, false).unwrap()[0].clone().unwrap();
+    let hv = autograd::grad(&[gv], &[x.clone()], None, false, false).unwrap()[0]
+        .clone()
+        .unwrap();
     let expect = [6.0 * 0.5 * 1.0 + 2.0, -6.0 * 2.0 + 1.0, 6.0 * 2.0 * 3.0];
     for (a, b) in hv.to_vec::<f64>().iter().zip(expect) {
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");

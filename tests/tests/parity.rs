@@ -543,7 +543,8 @@ fn skip_list_is_current() {
             // have their own tests.
             let ours = std::fs::read_to_string(&p)
                 .is_ok_and(|t| t.contains("\"generator\": \"tests/gen_fixtures.py\""));
-            (p.extension()? == "json" && ours).then_some(p.file_stem()?.to_string_lossy().into_owned())
+            (p.extension()? == "json" && ours)
+                .then_some(p.file_stem()?.to_string_lossy().into_owned())
         })
         .collect();
     let tested: std::collections::BTreeSet<String> = FILES.iter().map(|s| s.to_string()).collect();

@@ -42,36 +42,60 @@ fn random_is_seeded_and_has_the_right_moments() {
     let n = Tensor::randn([20_000], DType::F64, &cpu());
     let m = n.mean(None, false).item::<f64>();
     let s = n.std(None, 1.0, false).item::<f64>();
-    assert!(m.abs() < 0.02 && (s - 1.0).abs() < 0.02, "normal mean {m}, std {s}");
+    assert!(
+        m.abs() < 0.02 && (s - 1.0).abs() < 0.02,
+        "normal mean {m}, std {s}"
+    );
     let r = Tensor::randint(3, 7, [5000], &cpu()).to_vec::<i64>();
     assert!(r.iter().all(|&x| (3..7).contains(&x)));
     for v in 3..7 {
         let k = r.iter().filter(|&&x| x == v).count();
-        assert!((1000..1500).contains(&k), "randint value {v} drawn {k} times");
+        assert!(
+            (1000..1500).contains(&k),
+            "randint value {v} drawn {k} times"
+        );
     }
     let p = Tensor::full([4000], 0.25, DType::F32, &cpu());
     let hits = p.try_bernoulli().unwrap().sum(None, false).item::<f32>();
-    assert!((850.0..1150.0).contains(&hits), "bernoulli(0.25) gave {hits} ones of 4000");
+    assert!(
+        (850.0..1150.0).contains(&hits),
+        "bernoulli(0.25) gave {hits} ones of 4000"
+    );
 }
 
 #[test]
 fn async_readback_and_item() {
-    let t = Tensor::arange(0.0, 6.0, 1.0, DType::F32, &cpu()).reshape(&[2, 3]).t();
+    let t = Tensor::arange(0.0, 6.0, 1.0, DType::F32, &cpu())
+        .reshape(&[2, 3])
+        .t();
     let fut = t.to_vec_async::<f32>();
     assert_eq!(block_on(fut).unwrap(), vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
-    assert!(block_on(t.to_vec_async::<i64>()).is_err(), "wrong element type is an error");
+    assert!(
+        block_on(t.to_vec_async::<i64>()).is_err(),
+        "wrong element type is an error"
+    );
     assert_eq!(t.sum(None, false).item::<f32>(), 15.0);
 }
 
 #[test]
 fn views_share_storage_and_copies_do_not() {
     let x = Tensor::arange(0.0, 12.0, 1.0, DType::F32, &cpu()).reshape(&[3, 4]);
-    for v in [x.t(), x.narrow(1, 1, 2), x.select(0, 1), x.unsqueeze(0), x.slice(1, 0, None, 2), x.view(&[4, 3])] {
+    for v in [
+        x.t(),
+        x.narrow(1, 1, 2),
+        x.select(0, 1),
+        x.unsqueeze(0),
+        x.slice(1, 0, None, 2),
+        x.view(&[4, 3]),
+    ] {
         assert!(v.shares_storage(&x));
     }
     assert!(x.t().contiguous().is_contiguous());
     assert!(!x.t().contiguous().shares_storage(&x));
-    assert!(x.contiguous().shares_storage(&x), "contiguous() on a contiguous tensor copies nothing");
+    assert!(
+        x.contiguous().shares_storage(&x),
+        "contiguous() on a contiguous tensor copies nothing"
+    );
     assert!(x.expand(&[2, 3, 4]).shares_storage(&x));
 }
 
@@ -84,11 +108,21 @@ fn memory_stats_and_limit() {
     assert!(m.in_use >= before.in_use + 4096 && m.peak >= m.in_use && m.reserved >= m.in_use);
     drop(t);
     let m2 = dev.memory();
-    assert_eq!(m2.in_use, before.in_use, "a dropped tensor returns its buffer");
+    assert_eq!(
+        m2.in_use, before.in_use,
+        "a dropped tensor returns its buffer"
+    );
     let _t = Tensor::zeros([1024], DType::F32, &dev);
-    assert_eq!(dev.memory().allocations, m2.allocations, "the pool reuses the cached buffer");
+    assert_eq!(
+        dev.memory().allocations,
+        m2.allocations,
+        "the pool reuses the cached buffer"
+    );
     dev.set_memory_limit(Some(64 * 1024));
     let e = Tensor::try_zeros([1 << 20], DType::F32, &dev).unwrap_err();
     assert!(e.to_string().contains("out of memory"), "{e}");
-    assert!(Tensor::try_zeros([16], DType::F32, &dev).is_ok(), "usable after OOM");
+    assert!(
+        Tensor::try_zeros([16], DType::F32, &dev).is_ok(),
+        "usable after OOM"
+    );
 }

@@ -433,7 +433,13 @@ pub fn backward(
     create_graph: bool,
 ) -> Result<()> {
     let seeds = seed_grads(outputs, grads)?;
-    let (leaf_grads, _) = run_backward(outputs, seeds, retain_graph || create_graph, create_graph, None)?;
+    let (leaf_grads, _) = run_backward(
+        outputs,
+        seeds,
+        retain_graph || create_graph,
+        create_graph,
+        None,
+    )?;
     for (_, (leaf, g)) in leaf_grads {
         leaf.accumulate_grad(g, create_graph)?;
     }

@@ -265,16 +265,39 @@ fn zero_grad_like(x: &Tensor) -> Result<Option<Tensor>> {
 }
 
 /// The embedding of a slice's gradient into zeros of the input's shape (differentiable).
-pub(crate) fn slice_of(g: &Tensor, in_shape: &Shape, dim: usize, start: usize, step: usize) -> Result<Tensor> {
+pub(crate) fn slice_of(
+    g: &Tensor,
+    in_shape: &Shape,
+    dim: usize,
+    start: usize,
+    step: usize,
+) -> Result<Tensor> {
     let out = Tensor::try_zeros(in_shape.clone(), g.dtype(), g.device())?;
     let view = out.raw_slice(dim, start, g.dims()[dim], step);
     Tensor::exec(&PrimOp::Copy, &[g], &view)?;
     let len = g.dims()[dim];
-    Ok(crate::autograd::record(out, GradOp::SliceOf { dim, start, step, len }, &[g], |_| smallvec![]))
+    Ok(crate::autograd::record(
+        out,
+        GradOp::SliceOf {
+            dim,
+            start,
+            step,
+            len,
+        },
+        &[g],
+        |_| smallvec![],
+    ))
 }
 
 /// col2im: sums windows `[N, C, OH, OW, KH, KW]` back onto `[N, C, H, W]` (differentiable).
-pub(crate) fn col2im(g: &Tensor, hw: [usize; 2], k: [usize; 2], o: [usize; 2], s: [usize; 2], d: [usize; 2]) -> Result<Tensor> {
+pub(crate) fn col2im(
+    g: &Tensor,
+    hw: [usize; 2],
+    k: [usize; 2],
+    o: [usize; 2],
+    s: [usize; 2],
+    d: [usize; 2],
+) -> Result<Tensor> {
     let (n, c) = (g.dims()[0], g.dims()[1]);
     let out = Tensor::try_zeros([n, c, hw[0], hw[1]], g.dtype(), g.device())?;
     let st = out.strides().to_vec();
@@ -291,7 +314,12 @@ pub(crate) fn col2im(g: &Tensor, hw: [usize; 2], k: [usize; 2], o: [usize; 2], s
             Tensor::exec(&PrimOp::Binary(BinaryOp::Add), &[&dst, &src], &dst)?;
         }
     }
-    Ok(crate::autograd::record(out, GradOp::Col2Im { k, o, s, d }, &[g], |_| smallvec![]))
+    Ok(crate::autograd::record(
+        out,
+        GradOp::Col2Im { k, o, s, d },
+        &[g],
+        |_| smallvec![],
+    ))
 }
 
 fn inverse(perm: &[usize]) -> Vec<isize> {
@@ -308,7 +336,12 @@ const LN_2: f64 = core::f64::consts::LN_2;
 /// inputs that need none (their slot may be `None`).
 pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Result<Grads> {
     let s = |i: usize| -> Result<&Tensor> {
-        saved.get(i).ok_or_else(|| Error::Autograd(alloc::format!("internal: {} saved too few tensors", op.name())))
+        saved.get(i).ok_or_else(|| {
+            Error::Autograd(alloc::format!(
+                "internal: {} saved too few tensors",
+                op.name()
+            ))
+        })
     };
     Ok(match op {
         GradOp::Unary(u) => {
@@ -320,7 +353,9 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
                 Sign | Floor | Ceil | Round | Trunc => return Ok(smallvec![zero_grad_like(x)?]),
                 Recip => g.try_mul(&y.try_mul(y)?)?.try_neg()?,
                 Sqrt => g.try_div(&y.try_mul_scalar(2.0)?)?,
-                Rsqrt => g.try_mul(&y.try_mul(y)?.try_mul(y)?)?.try_mul_scalar(-0.5)?,
+                Rsqrt => g
+                    .try_mul(&y.try_mul(y)?.try_mul(y)?)?
+                    .try_mul_scalar(-0.5)?,
                 Exp => g.try_mul(y)?,
                 Exp2 => g.try_mul(y)?.try_mul_scalar(LN_2)?,
                 Expm1 => g.try_mul(&y.try_add_scalar(1.0)?)?,
@@ -332,7 +367,8 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
                 Tanh => g.try_mul(&y.try_mul(y)?.try_neg()?.try_add_scalar(1.0)?)?,
                 Erf => {
                     let e = x.try_mul(x)?.try_neg()?.try_exp()?;
-                    g.try_mul(&e)?.try_mul_scalar(core::f64::consts::FRAC_2_SQRT_PI)?
+                    g.try_mul(&e)?
+                        .try_mul_scalar(core::f64::consts::FRAC_2_SQRT_PI)?
                 }
                 LogicalNot => return Ok(smallvec![None]),
             };
@@ -350,11 +386,16 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
                 ),
                 Div => (
                     needs[0].then(|| g.try_div(bb)).transpose()?,
-                    needs[1].then(|| g.try_mul(y)?.try_div(bb)?.try_neg()).transpose()?,
+                    needs[1]
+                        .then(|| g.try_mul(y)?.try_div(bb)?.try_neg())
+                        .transpose()?,
                 ),
                 Pow => {
                     let ga = needs[0]
-                        .then(|| g.try_mul(bb)?.try_mul(&a.try_pow(&bb.try_sub_scalar(1.0)?)?))
+                        .then(|| {
+                            g.try_mul(bb)?
+                                .try_mul(&a.try_pow(&bb.try_sub_scalar(1.0)?)?)
+                        })
                         .transpose()?;
                     // d/db a^b = a^b ln a; PyTorch masks a == 0 (where b >= 0) to 0.
                     let gb = needs[1]
@@ -366,7 +407,12 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
                         .transpose()?;
                     (ga, gb)
                 }
-                Rem => (Some(g.clone()), needs[1].then(|| g.try_mul(&a.try_floor_divide(bb)?)?.try_neg()).transpose()?),
+                Rem => (
+                    Some(g.clone()),
+                    needs[1]
+                        .then(|| g.try_mul(&a.try_floor_divide(bb)?)?.try_neg())
+                        .transpose()?,
+                ),
                 Maximum | Minimum => {
                     // Ties split the gradient ½/½, as torch.maximum does.
                     let (wa, wb) = if *b == Maximum {
@@ -380,7 +426,8 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
                     (Some(g.try_mul(&ma)?), Some(g.try_mul(&mb)?))
                 }
                 FloorDiv => (zero_grad_like(a)?, zero_grad_like(bb)?),
-                Eq | Ne | Lt | Le | Gt | Ge | LogicalAnd | LogicalOr | LogicalXor | BitAnd | BitOr | BitXor => (None, None),
+                Eq | Ne | Lt | Le | Gt | Ge | LogicalAnd | LogicalOr | LogicalXor | BitAnd
+                | BitOr | BitXor => (None, None),
             };
             smallvec![ga, gb]
         }
@@ -407,8 +454,12 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
         }
         GradOp::Matmul { alpha } => {
             let (a, b) = (s(0)?, s(1)?);
-            let ga = needs[0].then(|| g.try_matmul(&b.try_transpose(-1, -2)?)).transpose()?;
-            let gb = needs[1].then(|| a.try_transpose(-1, -2)?.try_matmul(g)).transpose()?;
+            let ga = needs[0]
+                .then(|| g.try_matmul(&b.try_transpose(-1, -2)?))
+                .transpose()?;
+            let gb = needs[1]
+                .then(|| a.try_transpose(-1, -2)?.try_matmul(g))
+                .transpose()?;
             let scale = |t: Option<Tensor>| -> Result<Option<Tensor>> {
                 match t {
                     Some(t) if *alpha != 1.0 => Ok(Some(t.try_mul_scalar(*alpha)?)),
@@ -433,7 +484,13 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
         }
         GradOp::ScatterAdd { dim } => {
             let idx = s(0)?;
-            smallvec![Some(g.clone()), None, needs[2].then(|| g.try_gather(*dim as isize, idx)).transpose()?]
+            smallvec![
+                Some(g.clone()),
+                None,
+                needs[2]
+                    .then(|| g.try_gather(*dim as isize, idx))
+                    .transpose()?
+            ]
         }
         GradOp::CumSum { dim } => {
             // Reverse cumulative sum: total - cumsum + g.
@@ -450,19 +507,40 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
             smallvec![Some(rev.try_div(x)?)]
         }
         GradOp::Copy => smallvec![Some(g.clone())],
-        GradOp::Cast { from } => smallvec![from.is_float().then(|| g.try_to_dtype(*from)).transpose()?],
+        GradOp::Cast { from } => {
+            smallvec![from.is_float().then(|| g.try_to_dtype(*from)).transpose()?]
+        }
         GradOp::ToDevice { from } => smallvec![Some(g.try_to_device(from)?)],
         GradOp::Reshape { in_shape } => smallvec![Some(g.try_reshape_to(in_shape.dims())?)],
         GradOp::Permute { perm } => smallvec![Some(g.try_permute(&inverse(perm))?)],
         GradOp::Expand { in_shape } => smallvec![Some(sum_to(g, in_shape)?)],
-        GradOp::Slice { dim, start, step, in_shape } => smallvec![Some(slice_of(g, in_shape, *dim, *start, *step)?)],
-        GradOp::Select { dim, index, in_shape } => {
+        GradOp::Slice {
+            dim,
+            start,
+            step,
+            in_shape,
+        } => smallvec![Some(slice_of(g, in_shape, *dim, *start, *step)?)],
+        GradOp::Select {
+            dim,
+            index,
+            in_shape,
+        } => {
             let gu = g.try_unsqueeze(*dim as isize)?;
             smallvec![Some(slice_of(&gu, in_shape, *dim, *index, 1)?)]
         }
-        GradOp::SliceOf { dim, start, step, len } => {
+        GradOp::SliceOf {
+            dim,
+            start,
+            step,
+            len,
+        } => {
             let end = (*start + *len * *step) as isize;
-            smallvec![Some(g.try_slice(*dim as isize, *start as isize, Some(end), *step)?)]
+            smallvec![Some(g.try_slice(
+                *dim as isize,
+                *start as isize,
+                Some(end),
+                *step
+            )?)]
         }
         GradOp::Windows { k, o, s: st, d, hw } => smallvec![Some(col2im(g, *hw, *k, *o, *st, *d)?)],
         GradOp::Col2Im { k, o, s: st, d } => smallvec![Some(g.windows(*k, *o, *st, *d)?)],
@@ -476,7 +554,9 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
         }
         GradOp::Relu => {
             let y = s(0)?;
-            smallvec![Some(g.try_mul(&y.try_gt_scalar(0.0)?.try_to_dtype(g.dtype())?)?)]
+            smallvec![Some(
+                g.try_mul(&y.try_gt_scalar(0.0)?.try_to_dtype(g.dtype())?)?
+            )]
         }
         GradOp::Clamp { min, max } => {
             let x = s(0)?;
@@ -493,11 +573,17 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
             let x = s(0)?;
             let bx = x.try_mul_scalar(*beta)?;
             let sg = g.try_mul(&bx.try_sigmoid()?)?;
-            smallvec![Some(Tensor::try_where(&bx.try_gt_scalar(*threshold)?, g, &sg)?)]
+            smallvec![Some(Tensor::try_where(
+                &bx.try_gt_scalar(*threshold)?,
+                g,
+                &sg
+            )?)]
         }
         GradOp::Sigmoid => {
             let y = s(1)?;
-            smallvec![Some(g.try_mul(&y.try_mul(&y.try_neg()?.try_add_scalar(1.0)?)?)?)]
+            smallvec![Some(
+                g.try_mul(&y.try_mul(&y.try_neg()?.try_add_scalar(1.0)?)?)?
+            )]
         }
         GradOp::Gelu { tanh } => {
             let x = s(0)?;
@@ -505,9 +591,16 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
                 // y = ½x(1 + t), t = tanh(u), u = c(x + 0.044715x³)
                 const C: f64 = 0.797_884_560_802_865_4;
                 let x2 = x.try_mul(x)?;
-                let u = x2.try_mul_scalar(0.044715)?.try_add_scalar(1.0)?.try_mul(x)?.try_mul_scalar(C)?;
+                let u = x2
+                    .try_mul_scalar(0.044715)?
+                    .try_add_scalar(1.0)?
+                    .try_mul(x)?
+                    .try_mul_scalar(C)?;
                 let t = u.try_tanh()?;
-                let du = x2.try_mul_scalar(3.0 * 0.044715)?.try_add_scalar(1.0)?.try_mul_scalar(C)?;
+                let du = x2
+                    .try_mul_scalar(3.0 * 0.044715)?
+                    .try_add_scalar(1.0)?
+                    .try_mul_scalar(C)?;
                 let sech2 = t.try_mul(&t)?.try_neg()?.try_add_scalar(1.0)?;
                 t.try_add_scalar(1.0)?
                     .try_mul_scalar(0.5)?
@@ -531,7 +624,10 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
         GradOp::Silu => {
             let x = s(0)?;
             let sg = x.try_sigmoid()?;
-            let d = sg.try_mul(&x.try_mul(&sg.try_neg()?.try_add_scalar(1.0)?)?.try_add_scalar(1.0)?)?;
+            let d = sg.try_mul(
+                &x.try_mul(&sg.try_neg()?.try_add_scalar(1.0)?)?
+                    .try_add_scalar(1.0)?,
+            )?;
             smallvec![Some(g.try_mul(&d)?)]
         }
         GradOp::Softmax { dim } => {

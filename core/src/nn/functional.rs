@@ -27,7 +27,10 @@ fn reduce(l: Tensor, r: Reduction) -> Result<Tensor> {
 /// Dropout: zeroes with probability `p` and scales by `1/(1-p)` when `training`.
 pub fn dropout(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
     if !(0.0..=1.0).contains(&p) {
-        return Err(arg_err("dropout", alloc::format!("p must be in [0, 1], got {p}")));
+        return Err(arg_err(
+            "dropout",
+            alloc::format!("p must be in [0, 1], got {p}"),
+        ));
     }
     if !training || p == 0.0 {
         return Ok(x.clone());
@@ -41,13 +44,29 @@ pub fn dropout(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
 
 /// Negative log-likelihood of log-probabilities `[N, C]` (or `[C]`) at int64 targets `[N]`;
 /// `ignore_index` targets contribute nothing (and are excluded from the mean).
-pub fn nll_loss(logp: &Tensor, target: &Tensor, reduction: Reduction, ignore_index: Option<i64>) -> Result<Tensor> {
+pub fn nll_loss(
+    logp: &Tensor,
+    target: &Tensor,
+    reduction: Reduction,
+    ignore_index: Option<i64>,
+) -> Result<Tensor> {
     if target.dtype() != DType::I64 {
-        return Err(dtype_err("nll_loss", alloc::format!("target must be int64 class indices, got {}", target.dtype())));
+        return Err(dtype_err(
+            "nll_loss",
+            alloc::format!("target must be int64 class indices, got {}", target.dtype()),
+        ));
     }
-    let (lp, t) = if logp.rank() == 1 { (logp.try_unsqueeze(0)?, target.try_reshape(&[1])?) } else { (logp.clone(), target.clone()) };
+    let (lp, t) = if logp.rank() == 1 {
+        (logp.try_unsqueeze(0)?, target.try_reshape(&[1])?)
+    } else {
+        (logp.clone(), target.clone())
+    };
     if lp.rank() != 2 || t.rank() != 1 || t.dims()[0] != lp.dims()[0] {
-        return Err(shape_err("nll_loss", alloc::format!("input [N, C] and target [N] (input {})", logp.shape()), target.shape()));
+        return Err(shape_err(
+            "nll_loss",
+            alloc::format!("input [N, C] and target [N] (input {})", logp.shape()),
+            target.shape(),
+        ));
     }
     let c = lp.dims()[1] as i64;
     let valid = match ignore_index {
@@ -62,10 +81,19 @@ pub fn nll_loss(logp: &Tensor, target: &Tensor, reduction: Reduction, ignore_ind
         let lo = safe_t.try_amin(None, false)?.try_item::<i64>()?;
         let hi = safe_t.try_amax(None, false)?.try_item::<i64>()?;
         if lo < 0 || hi >= c {
-            return Err(arg_err("nll_loss", alloc::format!("target {} is out of bounds for {c} classes", if lo < 0 { lo } else { hi })));
+            return Err(arg_err(
+                "nll_loss",
+                alloc::format!(
+                    "target {} is out of bounds for {c} classes",
+                    if lo < 0 { lo } else { hi }
+                ),
+            ));
         }
     }
-    let picked = lp.try_gather(1, &safe_t.try_unsqueeze(1)?)?.try_squeeze(Some(1))?.try_neg()?;
+    let picked = lp
+        .try_gather(1, &safe_t.try_unsqueeze(1)?)?
+        .try_squeeze(Some(1))?
+        .try_neg()?;
     match valid {
         None => reduce(picked, reduction),
         Some(v) => {
@@ -80,7 +108,12 @@ pub fn nll_loss(logp: &Tensor, target: &Tensor, reduction: Reduction, ignore_ind
 }
 
 /// Cross entropy of logits `[N, C]` with int64 class targets `[N]` and label smoothing.
-pub fn cross_entropy(logits: &Tensor, target: &Tensor, reduction: Reduction, label_smoothing: f64) -> Result<Tensor> {
+pub fn cross_entropy(
+    logits: &Tensor,
+    target: &Tensor,
+    reduction: Reduction,
+    label_smoothing: f64,
+) -> Result<Tensor> {
     let logp = logits.try_log_softmax(-1)?;
     let nll = nll_loss(&logp, target, reduction, None)?;
     if label_smoothing == 0.0 {

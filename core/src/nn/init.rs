@@ -6,7 +6,10 @@ use crate::tensor::Tensor;
 /// `(fan_in, fan_out)` of a weight: dims 1 and 0 times the receptive field (PyTorch's rule).
 pub fn fan_in_out(t: &Tensor) -> Result<(usize, usize)> {
     if t.rank() < 2 {
-        return Err(arg_err("init", alloc::format!("fan in/out needs at least 2 dims, got {}", t.shape())));
+        return Err(arg_err(
+            "init",
+            alloc::format!("fan in/out needs at least 2 dims, got {}", t.shape()),
+        ));
     }
     let rf: usize = t.dims()[2..].iter().product();
     Ok((t.dims()[1] * rf, t.dims()[0] * rf))

@@ -23,7 +23,12 @@ pub struct Linear {
 
 impl Linear {
     /// A float32 layer on `device`, initialised like PyTorch's.
-    pub fn new(in_features: usize, out_features: usize, bias: bool, device: &Device) -> Result<Linear> {
+    pub fn new(
+        in_features: usize,
+        out_features: usize,
+        bias: bool,
+        device: &Device,
+    ) -> Result<Linear> {
         let weight = param(&[out_features, in_features], DType::F32, device)?;
         init::kaiming_uniform_(&weight, libm::sqrt(5.0))?;
         let bias = if bias {
@@ -42,7 +47,11 @@ impl Module for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let inf = self.weight.dims()[1];
         if x.rank() == 0 || x.dims()[x.rank() - 1] != inf {
-            return Err(shape_err("Linear", alloc::format!("input [..., {inf}]"), x.shape()));
+            return Err(shape_err(
+                "Linear",
+                alloc::format!("input [..., {inf}]"),
+                x.shape(),
+            ));
         }
         let y = x.try_matmul(&self.weight.try_t()?)?;
         match &self.bias {
@@ -72,9 +81,20 @@ pub struct Conv2d {
 
 impl Conv2d {
     /// A float32 layer on `device`, initialised like PyTorch's.
-    pub fn new(in_channels: usize, out_channels: usize, kernel: [usize; 2], opts: Conv2dOpts, bias: bool, device: &Device) -> Result<Conv2d> {
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel: [usize; 2],
+        opts: Conv2dOpts,
+        bias: bool,
+        device: &Device,
+    ) -> Result<Conv2d> {
         let g = opts.groups.max(1);
-        let weight = param(&[out_channels, in_channels / g, kernel[0], kernel[1]], DType::F32, device)?;
+        let weight = param(
+            &[out_channels, in_channels / g, kernel[0], kernel[1]],
+            DType::F32,
+            device,
+        )?;
         init::kaiming_uniform_(&weight, libm::sqrt(5.0))?;
         let bias = if bias {
             let (fan_in, _) = init::fan_in_out(&weight)?;
@@ -155,7 +175,10 @@ pub struct Flatten {
 
 impl Default for Flatten {
     fn default() -> Self {
-        Flatten { start_dim: 1, end_dim: -1 }
+        Flatten {
+            start_dim: 1,
+            end_dim: -1,
+        }
     }
 }
 
@@ -207,7 +230,10 @@ pub struct Sequential {
 impl Sequential {
     /// An empty container in training mode.
     pub fn new() -> Sequential {
-        Sequential { layers: Vec::new(), training: true }
+        Sequential {
+            layers: Vec::new(),
+            training: true,
+        }
     }
 
     /// Appends a layer (builder style).

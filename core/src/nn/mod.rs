@@ -56,7 +56,10 @@ pub trait Module {
 
     /// Parameters in registration order.
     fn parameters(&self) -> Vec<Tensor> {
-        self.named_parameters().into_iter().map(|(_, t)| t).collect()
+        self.named_parameters()
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
     }
 
     /// Parameters and buffers by name (PyTorch's `state_dict`).
@@ -88,7 +91,11 @@ pub trait Module {
             });
         }
         for (k, dst) in &mine {
-            let src = &state.iter().find(|(s, _)| s == k).expect("internal: checked above").1;
+            let src = &state
+                .iter()
+                .find(|(s, _)| s == k)
+                .expect("internal: checked above")
+                .1;
             if src.shape() != dst.shape() {
                 return Err(shape_err(
                     "load_state_dict",
@@ -99,13 +106,21 @@ pub trait Module {
             if src.dtype() != dst.dtype() {
                 return Err(crate::error::dtype_err(
                     "load_state_dict",
-                    alloc::format!("{k} is {} in the model but {} in the state dict", dst.dtype(), src.dtype()),
+                    alloc::format!(
+                        "{k} is {} in the model but {} in the state dict",
+                        dst.dtype(),
+                        src.dtype()
+                    ),
                 ));
             }
         }
         let _ng = crate::autograd::no_grad();
         for (k, dst) in &mine {
-            let src = &state.iter().find(|(s, _)| s == k).expect("internal: checked above").1;
+            let src = &state
+                .iter()
+                .find(|(s, _)| s == k)
+                .expect("internal: checked above")
+                .1;
             dst.try_copy_(&src.try_to_device(dst.device())?)?;
         }
         Ok(())

@@ -13,6 +13,7 @@ pub use nn::Conv2dOpts;
 pub use random::manual_seed;
 pub use reduce::NormOrd;
 
+use crate::autograd::{GradCell, GradOp, Hook, Node};
 use crate::driver::{BufId, Device, View};
 use crate::dtype::{DType, Element};
 use crate::error::{dtype_err, Error, Result};
@@ -20,7 +21,6 @@ use crate::layout::{Layout, Shape};
 use crate::ops::PrimOp;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use crate::autograd::{GradCell, GradOp, Hook, Node};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A driver buffer plus the device that owns it; freed back to the pool on drop.
@@ -157,7 +157,10 @@ impl Tensor {
         if on && !self.dtype().is_float() {
             return Err(dtype_err(
                 "requires_grad_",
-                alloc::format!("only floating point tensors can require gradients, got {}", self.dtype()),
+                alloc::format!(
+                    "only floating point tensors can require gradients, got {}",
+                    self.dtype()
+                ),
             ));
         }
         self.0.requires_grad.store(on, Ordering::Relaxed);
@@ -181,7 +184,13 @@ impl Tensor {
 
     /// Registers a hook called with this tensor's gradient during backward; it may return a
     /// replacement gradient.
-    pub fn register_hook(&self, hook: impl Fn(&Tensor) -> Option<Tensor> + crate::driver::MaybeSend + crate::driver::MaybeSync + 'static) -> Result<()> {
+    pub fn register_hook(
+        &self,
+        hook: impl Fn(&Tensor) -> Option<Tensor>
+            + crate::driver::MaybeSend
+            + crate::driver::MaybeSync
+            + 'static,
+    ) -> Result<()> {
         let h: Hook = alloc::boxed::Box::new(hook);
         match &self.0.grad_fn {
             Some(n) => crate::autograd::add_node_hook(n, h),
@@ -201,7 +210,12 @@ impl Tensor {
     }
 
     /// Backpropagates with an explicit output gradient and graph options.
-    pub fn try_backward_with(&self, grad: Option<&Tensor>, retain_graph: bool, create_graph: bool) -> Result<()> {
+    pub fn try_backward_with(
+        &self,
+        grad: Option<&Tensor>,
+        retain_graph: bool,
+        create_graph: bool,
+    ) -> Result<()> {
         let g = grad.map(core::slice::from_ref);
         crate::autograd::backward(core::slice::from_ref(self), g, retain_graph, create_graph)
     }
@@ -232,7 +246,9 @@ impl Tensor {
 
     /// Takes this handle's node when it is the last handle (for iterative graph drops).
     pub(crate) fn take_grad_fn_if_unique(self) -> Option<Arc<Node>> {
-        Arc::try_unwrap(self.0).ok().and_then(|mut i| i.grad_fn.take())
+        Arc::try_unwrap(self.0)
+            .ok()
+            .and_then(|mut i| i.grad_fn.take())
     }
 
     /// Adds a backward result into a leaf's `.grad()`, running its hooks first.

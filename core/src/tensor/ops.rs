@@ -2,10 +2,10 @@
 //! promotion, comparisons, logical ops, `where`, activations.
 
 use super::{sugar, Tensor};
+use crate::autograd::{record, GradOp, Saved};
 use crate::dtype::{promote_scalar, promote_types, DType, Scalar};
 use crate::error::{dtype_err, Result};
 use crate::layout::broadcast_shapes;
-use crate::autograd::{record, GradOp, Saved};
 use crate::ops::{BinaryOp, FusedOp, PrimOp, UnaryOp};
 use smallvec::smallvec;
 
@@ -59,7 +59,9 @@ impl Tensor {
         };
         let out = Tensor::empty(x.shape().clone(), x.dtype(), x.device())?;
         Tensor::exec(&PrimOp::Unary(op), &[&x], &out)?;
-        Ok(record(out, GradOp::Unary(op), &[&x], |y| smallvec![Saved::input(&x), Saved::output(y)]))
+        Ok(record(out, GradOp::Unary(op), &[&x], |y| {
+            smallvec![Saved::input(&x), Saved::output(y)]
+        }))
     }
 
     /// Applies a binary primitive to `a` and `b` already cast to `dtype` and broadcast.
@@ -143,7 +145,9 @@ impl Tensor {
         let yv = y.try_to_dtype(dt)?.try_broadcast_to(shape.dims())?;
         let out = Tensor::empty(shape, dt, x.device())?;
         Tensor::exec(&PrimOp::Where, &[&c, &xv, &yv], &out)?;
-        Ok(record(out, GradOp::Where, &[&c, &xv, &yv], |_| smallvec![Saved::input(&c)]))
+        Ok(record(out, GradOp::Where, &[&c, &xv, &yv], |_| {
+            smallvec![Saved::input(&c)]
+        }))
     }
 
     /// `mask ? value : self` (mask broadcasts to self's shape).
@@ -190,7 +194,9 @@ impl Tensor {
             ));
         }
         drop(_ng);
-        Ok(record(x, GradOp::Clamp { min, max }, &[self], |_| smallvec![Saved::input(self)]))
+        Ok(record(x, GradOp::Clamp { min, max }, &[self], |_| {
+            smallvec![Saved::input(self)]
+        }))
     }
 
     /// Runs a fused op with one input and one output of the input's shape: the driver's
@@ -210,11 +216,11 @@ impl Tensor {
         let y = {
             let _ng = crate::autograd::no_grad();
             let out = Tensor::empty(x.shape().clone(), x.dtype(), x.device())?;
-            match x
-                .device()
-                .driver()
-                .fused(&op, &[x.as_view()], core::slice::from_ref(&out.as_view()))
-            {
+            match x.device().driver().fused(
+                &op,
+                &[x.as_view()],
+                core::slice::from_ref(&out.as_view()),
+            ) {
                 Some(r) => r.map(|_| out)?,
                 None => {
                     drop(out);
@@ -222,7 +228,9 @@ impl Tensor {
                 }
             }
         };
-        Ok(record(y, grad, &[&x], |y| smallvec![Saved::input(&x), Saved::output(y)]))
+        Ok(record(y, grad, &[&x], |y| {
+            smallvec![Saved::input(&x), Saved::output(y)]
+        }))
     }
 
     /// `1 / (1 + e^-x)`.
@@ -240,7 +248,9 @@ impl Tensor {
         let y = crate::autograd::with_grad_mode(false, || {
             self.try_binary_scalar(Scalar::Int(0), BinaryOp::Maximum, false)
         })?;
-        Ok(record(y, GradOp::Relu, &[self], |y| smallvec![Saved::output(y)]))
+        Ok(record(y, GradOp::Relu, &[self], |y| {
+            smallvec![Saved::output(y)]
+        }))
     }
 
     /// GELU: `x·Φ(x)` exactly (`approximate = "none"`) or with the tanh approximation.
@@ -289,7 +299,12 @@ impl Tensor {
             let lin = bx.try_binary_scalar(threshold, BinaryOp::Gt, false)?;
             Tensor::try_where(&lin, &x, &soft)
         })?;
-        Ok(record(y, GradOp::Softplus { beta, threshold }, &[&x], |_| smallvec![Saved::input(&x)]))
+        Ok(record(
+            y,
+            GradOp::Softplus { beta, threshold },
+            &[&x],
+            |_| smallvec![Saved::input(&x)],
+        ))
     }
 
     /// `x ^ exponent` for a scalar exponent.
