@@ -1,4 +1,4 @@
-"""PyTorch's side of examples/bench.rs, on the same GPU: the same measurements, printed as
+"""PyTorch's side of examples/cuda_bench.rs, on the same GPU: the same measurements, printed as
 one JSON object. TF32 stays off (PyTorch's default for matmul). Then, given the Lantern
 JSON as argv[1], prints a table of both and the Lantern/PyTorch ratios.
 

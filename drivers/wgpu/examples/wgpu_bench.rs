@@ -1,7 +1,7 @@
 //! Matmul 1024² and add of 1M elements on a wgpu adapter (lavapipe in CI): the regression
 //! baseline quoted in the driver's notes.
 //!
-//! `cargo run --release -p lantern-wgpu --example bench [adapter-name-substring]`
+//! `cargo run --release -p lantern-wgpu --example wgpu_bench [adapter-name-substring]`
 
 use lantern::{DType, Device, Tensor};
 use std::time::Instant;

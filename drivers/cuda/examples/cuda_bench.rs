@@ -7,7 +7,7 @@
 //! - the host time of a tiny add (1 element), microseconds per op, queue only;
 //! - an MLP training step (784-512-512-10, batch 256, f32: forward, cross-entropy, backward).
 //!
-//! `cargo run --release -p lantern-cuda --example bench`
+//! `cargo run --release -p lantern-cuda --example cuda_bench`
 
 use lantern::{DType, Device, Result, Tensor};
 use std::time::Instant;

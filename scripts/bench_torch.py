@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""The PyTorch side of scripts/bench, and its table.
+
+  python bench_torch.py run --threads N [--budget SECONDS] WORKLOAD...
+      times the workloads in PyTorch (needs torch) and prints one JSON object of medians,
+      the same protocol and workloads as core/examples/bench_ops.rs;
+  python3 bench_torch.py table FILE...
+      reads the JSON lines of both runners (any number of rounds) and prints the table
+      (needs no torch).
+
+Workloads (add one here, in bench_ops.rs and in scripts/bench's list):
+  matmul:N  f32 N x N @ N x N        add:N  f32 [N] + [N]        tiny_add  [4] + [4]
+
+Protocol (identical in bench_ops.rs): warm up for 10% of the budget (at least 2 calls), pick
+a call count per sample so one sample takes >= 5 ms, take samples until the budget is spent
+(at least 5, at most 200), report the median of the per-call times.
+"""
+
+import json
+import re
+import statistics
+import sys
+import time
+
+
+def measure(budget, f):
+    t0 = time.perf_counter()
+    calls = 0
+    while calls < 2 or time.perf_counter() - t0 < budget * 0.1:
+        f()
+        calls += 1
+    per_call = (time.perf_counter() - t0) / calls
+    iters = max(1, int(-(-0.005 // per_call)))
+    samples = []
+    start = time.perf_counter()
+    while len(samples) < 5 or (time.perf_counter() - start < budget and len(samples) < 200):
+        t = time.perf_counter()
+        for _ in range(iters):
+            f()
+        samples.append((time.perf_counter() - t) / iters)
+    samples.sort()
+    return samples[len(samples) // 2], len(samples), iters
+
+
+def workload(torch, name):
+    """A zero-argument callable running one call of workload `name`."""
+    kind, _, arg = name.partition(":")
+    torch.manual_seed(0)
+    if kind == "matmul":
+        n = int(arg)
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        return lambda: a @ b
+    if kind == "add":
+        n = int(arg)
+        a, b = torch.randn(n), torch.randn(n)
+        return lambda: a + b
+    if kind == "tiny_add":
+        a, b = torch.randn(4), torch.randn(4)
+        return lambda: a + b
+    raise SystemExit(f"bench_torch.py: unknown workload {name}")
+
+
+def backend_info(torch):
+    """Which BLAS and CPU kernels this torch uses (for the table's header)."""
+    cfg = torch.__config__.show()
+    m = re.search(r"BLAS_INFO=(\w+)", cfg)
+    blas = m.group(1) if m else "unknown"
+    m = re.search(r"Math Kernel Library Version (\S+)", cfg)
+    if m:
+        blas += f" {m.group(1)}"
+    cap = torch.backends.cpu.get_cpu_capability()
+    return f"torch {torch.__version__}, BLAS {blas}, CPU kernels {cap}"
+
+
+def run(argv):
+    threads, budget, names = None, 1.0, []
+    it = iter(argv)
+    for a in it:
+        if a == "--threads":
+            threads = int(next(it))
+        elif a == "--budget":
+            budget = float(next(it))
+        else:
+            names.append(a)
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    results = {}
+    with torch.no_grad():
+        for name in names:
+            median, samples, iters = measure(budget, workload(torch, name))
+            results[name] = {"median_s": median, "samples": samples, "iters": iters}
+    print(json.dumps({
+        "runner": "torch",
+        "threads": str(torch.get_num_threads()),
+        "info": backend_info(torch),
+        "results": results,
+    }))
+
+
+def fmt_time(s):
+    if s >= 1e-3:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s * 1e6:.2f} µs"
+
+
+def extra(name, s):
+    """A workload's rate column: GFLOP/s for matmul, GB/s for add."""
+    kind, _, arg = name.partition(":")
+    if kind == "matmul":
+        n = int(arg)
+        return f"{2 * n**3 / s / 1e9:.1f} GFLOP/s"
+    if kind == "add":
+        return f"{3 * 4 * int(arg) / s / 1e9:.1f} GB/s"
+    return ""
+
+
+def table(paths):
+    runs = []
+    for p in paths:
+        with open(p) as fh:
+            runs += [json.loads(line) for line in fh if line.strip().startswith("{")]
+    info = next((r["info"] for r in runs if "info" in r), "PyTorch did not run")
+    # (workload, threads) -> runner -> medians over rounds
+    cells, order = {}, []
+    for r in runs:
+        for name, v in r["results"].items():
+            key = (name, r["threads"])
+            if key not in cells:
+                cells[key] = {}
+                order.append(key)
+            cells[key].setdefault(r["runner"], []).append(v["median_s"])
+    rows = [("workload", "threads", "PyTorch median", "Lantern median", "ratio L/P",
+             "PyTorch rate", "Lantern rate", "rounds")]
+    for name, thr in sorted(order, key=lambda k: (k[1], order.index(k))):
+        c = cells[(name, thr)]
+        p = statistics.median(c["torch"]) if "torch" in c else None
+        lt = statistics.median(c["lantern"]) if "lantern" in c else None
+        rows.append((
+            name, thr,
+            fmt_time(p) if p else "-",
+            fmt_time(lt) if lt else "-",
+            f"{lt / p:.2f}" if p and lt else "-",
+            extra(name, p) if p else "",
+            extra(name, lt) if lt else "",
+            str(max(len(c.get("torch", [])), len(c.get("lantern", [])))),
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print(f"PyTorch: {info}")
+    print("ratio = Lantern median / PyTorch median (lower is better for Lantern); "
+          "each cell is the median over rounds of per-run medians")
+    for i, r in enumerate(rows):
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
+        if i == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "table"):
+        raise SystemExit(__doc__)
+    (run if sys.argv[1] == "run" else table)(sys.argv[2:])
