@@ -67,7 +67,11 @@ impl Tensor {
     /// Applies a binary primitive to `a` and `b` already cast to `dtype` and broadcast.
     fn binary_in(a: &Tensor, b: &Tensor, op: BinaryOp, dtype: DType) -> Result<Tensor> {
         a.same_device(op.name(), &[b])?;
-        let shape = broadcast_shapes(a.shape(), b.shape(), op.name())?;
+        let shape = if a.shape() == b.shape() {
+            a.shape().clone()
+        } else {
+            broadcast_shapes(a.shape(), b.shape(), op.name())?
+        };
         let a = a.try_to_dtype(dtype)?;
         let b = b.try_to_dtype(dtype)?;
         let va = a.try_broadcast_to(shape.dims())?;

@@ -306,6 +306,10 @@ impl Tensor {
 
     /// Broadcasts to `shape` without copying (size-1 dims get stride 0).
     pub fn try_broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
+        // The common case on the hot path (same-shape binary ops): nothing to build.
+        if self.dims() == shape {
+            return Ok(self.clone());
+        }
         let l = self
             .layout()
             .broadcast_to(&Shape::new(shape), "broadcast_to")?;
