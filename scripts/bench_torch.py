@@ -10,6 +10,13 @@
 
 Workloads (add one here, in bench_ops.rs and in scripts/bench's list):
   matmul:N  f32 N x N @ N x N        add:N  f32 [N] + [N]        tiny_add  [4] + [4]
+  mlp_step  one training step of an MLP 784-256-128-10
+  cnn_step  one training step of conv(1->16,3x3,pad 1)-relu-maxpool2-conv(16->32,3x3,pad 1)-
+            relu-maxpool2-flatten-linear(32*7*7->10)
+  (a step: batch 64 of fixed random inputs and int64 labels; forward, cross-entropy,
+  zero_grad, backward, SGD momentum 0.9 lr 0.01 step.) Lantern also reports its CPU
+  driver's peak memory and pool system allocations per step for the _step workloads;
+  PyTorch's CPU allocator has no such counters (the table prints n/a).
 
 Protocol (identical in bench_ops.rs): warm up for 10% of the budget (at least 2 calls), pick
 a call count per sample so one sample takes >= 5 ms, take samples until the budget is spent
@@ -57,6 +64,29 @@ def workload(torch, name):
     if kind == "tiny_add":
         a, b = torch.randn(4), torch.randn(4)
         return lambda: a + b
+    if kind in ("mlp_step", "cnn_step"):
+        nn = torch.nn
+        if kind == "mlp_step":
+            model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128),
+                                  nn.ReLU(), nn.Linear(128, 10))
+            x = torch.randn(64, 784)
+        else:
+            model = nn.Sequential(
+                nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
+            x = torch.randn(64, 1, 28, 28)
+        y = torch.randint(0, 10, (64,))
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        cross_entropy = torch.nn.functional.cross_entropy
+
+        def step():
+            loss = cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        return step
     raise SystemExit(f"bench_torch.py: unknown workload {name}")
 
 
@@ -87,10 +117,12 @@ def run(argv):
     if threads is not None:
         torch.set_num_threads(threads)
     results = {}
-    with torch.no_grad():
-        for name in names:
+    for name in names:
+        # the _step workloads train (autograd on); the others run without autograd
+        grad = torch.enable_grad() if name.endswith("_step") else torch.no_grad()
+        with grad:
             median, samples, iters = measure(budget, workload(torch, name))
-            results[name] = {"median_s": median, "samples": samples, "iters": iters}
+        results[name] = {"median_s": median, "samples": samples, "iters": iters}
     print(json.dumps({
         "runner": "torch",
         "threads": str(torch.get_num_threads()),
@@ -106,13 +138,15 @@ def fmt_time(s):
 
 
 def extra(name, s):
-    """A workload's rate column: GFLOP/s for matmul, GB/s for add."""
+    """A workload's rate column: GFLOP/s for matmul, GB/s for add, steps/s for a _step."""
     kind, _, arg = name.partition(":")
     if kind == "matmul":
         n = int(arg)
         return f"{2 * n**3 / s / 1e9:.1f} GFLOP/s"
     if kind == "add":
         return f"{3 * 4 * int(arg) / s / 1e9:.1f} GB/s"
+    if kind.endswith("_step"):
+        return f"{1 / s:.0f} steps/s"
     return ""
 
 
@@ -124,6 +158,8 @@ def table(paths):
     info = next((r["info"] for r in runs if "info" in r), "PyTorch did not run")
     # (workload, threads) -> runner -> medians over rounds
     cells, order = {}, []
+    # (workload, threads) -> (peak bytes, allocations per step) of each Lantern round
+    mem = {}
     for r in runs:
         for name, v in r["results"].items():
             key = (name, r["threads"])
@@ -131,6 +167,8 @@ def table(paths):
                 cells[key] = {}
                 order.append(key)
             cells[key].setdefault(r["runner"], []).append(v["median_s"])
+            if r["runner"] == "lantern" and "peak_bytes" in v:
+                mem.setdefault(key, []).append((v["peak_bytes"], v["allocs_per_step"]))
     rows = [("workload", "threads", "PyTorch median", "Lantern median", "ratio L/P",
              "PyTorch rate", "Lantern rate", "rounds")]
     for name, thr in sorted(order, key=lambda k: (k[1], order.index(k))):
@@ -146,10 +184,26 @@ def table(paths):
             extra(name, lt) if lt else "",
             str(max(len(c.get("torch", [])), len(c.get("lantern", [])))),
         ))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print(f"PyTorch: {info}")
     print("ratio = Lantern median / PyTorch median (lower is better for Lantern); "
           "each cell is the median over rounds of per-run medians")
+    print_rows(rows)
+    if mem:
+        print()
+        print("memory over the timed steps (Lantern: the CPU driver's counters, peak reset when "
+              "timing starts; allocs/step = pool system allocations per step; PyTorch's CPU "
+              "allocator has no counters: n/a); over rounds: peak max, allocs/step max")
+        rows = [("workload", "threads", "Lantern peak", "Lantern allocs/step",
+                 "PyTorch peak", "PyTorch allocs/step")]
+        for key in sorted(mem, key=lambda k: (k[1], order.index(k))):
+            peaks, allocs = zip(*mem[key])
+            rows.append((key[0], key[1], f"{max(peaks) / 2**20:.2f} MiB", f"{max(allocs):.2f}",
+                         "n/a", "n/a"))
+        print_rows(rows)
+
+
+def print_rows(rows):
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, r in enumerate(rows):
         print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
         if i == 0:
