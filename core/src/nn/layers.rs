@@ -61,11 +61,7 @@ impl Module for Linear {
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut v = alloc::vec![(String::from("weight"), self.weight.clone())];
-        if let Some(b) = &self.bias {
-            v.push((String::from("bias"), b.clone()));
-        }
-        v
+        super::weight_bias(Some(&self.weight), self.bias.as_ref())
     }
 }
 
@@ -115,11 +111,7 @@ impl Module for Conv2d {
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut v = alloc::vec![(String::from("weight"), self.weight.clone())];
-        if let Some(b) = &self.bias {
-            v.push((String::from("bias"), b.clone()));
-        }
-        v
+        super::weight_bias(Some(&self.weight), self.bias.as_ref())
     }
 }
 

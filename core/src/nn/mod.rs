@@ -134,3 +134,16 @@ pub(crate) fn prefixed(prefix: &str, items: Vec<(String, Tensor)>) -> Vec<(Strin
         .map(|(n, t)| (alloc::format!("{prefix}.{n}"), t))
         .collect()
 }
+
+/// The `weight` and `bias` entries a layer with optional affine parameters registers,
+/// in PyTorch's order.
+pub(crate) fn weight_bias(weight: Option<&Tensor>, bias: Option<&Tensor>) -> Vec<(String, Tensor)> {
+    let mut v = Vec::new();
+    if let Some(w) = weight {
+        v.push((String::from("weight"), w.clone()));
+    }
+    if let Some(b) = bias {
+        v.push((String::from("bias"), b.clone()));
+    }
+    v
+}

@@ -311,14 +311,7 @@ impl Module for LayerNorm {
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut v = Vec::new();
-        if let Some(w) = &self.weight {
-            v.push((String::from("weight"), w.clone()));
-        }
-        if let Some(b) = &self.bias {
-            v.push((String::from("bias"), b.clone()));
-        }
-        v
+        super::weight_bias(self.weight.as_ref(), self.bias.as_ref())
     }
 }
 
@@ -480,13 +473,6 @@ impl Module for GroupNorm {
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut v = Vec::new();
-        if let Some(w) = &self.weight {
-            v.push((String::from("weight"), w.clone()));
-        }
-        if let Some(b) = &self.bias {
-            v.push((String::from("bias"), b.clone()));
-        }
-        v
+        super::weight_bias(self.weight.as_ref(), self.bias.as_ref())
     }
 }
