@@ -4,59 +4,13 @@
 //! installed by `bash scripts/setup.sh --mnist`. Usage:
 //! `cargo run --release -p lantern --example train_mnist -- [--epochs N] [--seed S] [--cnn]`
 
-use lantern::data::{DataLoader, TensorDataset};
+use lantern::data::{mnist, DataLoader, TensorDataset};
 use lantern::nn::functional::{cross_entropy, Reduction};
 use lantern::nn::{Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential};
 use lantern::optim::{Adam, Optimizer};
 use lantern::{manual_seed, no_grad, Conv2dOpts, Device, Result, Tensor};
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// Reads an idx file (big-endian header: magic, dims) into its dims and bytes.
-fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        lantern::Error::Io(format!(
-            "{}: {e} (run `bash scripts/setup.sh --mnist` first)",
-            path.display()
-        ))
-    })?;
-    if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 || bytes[2] != 8 {
-        return Err(lantern::Error::Format(format!(
-            "{}: not an idx file of u8",
-            path.display()
-        )));
-    }
-    let nd = bytes[3] as usize;
-    let dims: Vec<usize> = (0..nd)
-        .map(|i| {
-            u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize
-        })
-        .collect();
-    let data = bytes[4 + 4 * nd..].to_vec();
-    if data.len() != dims.iter().product::<usize>() {
-        return Err(lantern::Error::Format(format!(
-            "{}: truncated",
-            path.display()
-        )));
-    }
-    Ok((dims, data))
-}
-
-/// Images as float32 `[N, 1, 28, 28]` normalised like torchvision's MNIST example, labels int64.
-fn load(dir: &Path, split: &str, dev: &Device) -> Result<(Tensor, Tensor)> {
-    let (d, px) = read_idx(&dir.join(format!("{split}-images-idx3-ubyte")))?;
-    let (_, lb) = read_idx(&dir.join(format!("{split}-labels-idx1-ubyte")))?;
-    let x: Vec<f32> = px
-        .iter()
-        .map(|&p| (p as f32 / 255.0 - 0.1307) / 0.3081)
-        .collect();
-    let y: Vec<i64> = lb.iter().map(|&l| l as i64).collect();
-    Ok((
-        Tensor::try_from_slice(&x, [d[0], 1, d[1], d[2]], dev)?,
-        Tensor::try_from_slice(&y, [d[0]], dev)?,
-    ))
-}
 
 fn accuracy(model: &dyn Module, x: &Tensor, y: &Tensor, cnn: bool) -> Result<f64> {
     let _ng = no_grad();
@@ -86,12 +40,7 @@ fn main() -> Result<()> {
     let cnn = args.iter().any(|a| a == "--cnn");
     let seed = flag("--seed").unwrap_or(0);
     let epochs = flag("--epochs").unwrap_or(if cnn { 4 } else { 5 }) as usize;
-    let dir = std::env::var_os("LANTERN_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/lantern-data")
-        })
-        .join("mnist");
+    let dir = mnist::default_dir();
     let dev = Device::cpu();
     manual_seed(seed);
     println!(
@@ -99,8 +48,8 @@ fn main() -> Result<()> {
         if cnn { "CNN" } else { "MLP" }
     );
 
-    let (xtr, ytr) = load(&dir, "train", &dev)?;
-    let (xte, yte) = load(&dir, "t10k", &dev)?;
+    let (xtr, ytr) = mnist::load(&dir, true, None, &dev)?;
+    let (xte, yte) = mnist::load(&dir, false, None, &dev)?;
     let xtr_in = if cnn {
         xtr.clone()
     } else {

@@ -6,6 +6,9 @@ use crate::rng::philox_at;
 use crate::tensor::Tensor;
 use alloc::vec::Vec;
 
+#[cfg(feature = "std")]
+pub mod mnist;
+
 /// Indexed examples.
 pub trait Dataset {
     /// Number of examples.

@@ -66,6 +66,25 @@ def mlp():
     return timed(step, 3, 50) * 1e3
 
 
+def cnn():
+    nn = torch.nn
+    net = nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 10)).to(dev)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    x = torch.randn(64, 1, 28, 28, device=dev)
+    y = torch.randint(0, 10, (64,), device=dev)
+
+    def step():
+        loss = nn.functional.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return timed(step, 3, 50) * 1e3
+
+
 out = {
     "device": torch.cuda.get_device_name(),
     "torch": torch.__version__,
@@ -74,6 +93,7 @@ out = {
     "add_256mib_gbps": add(),
     "tiny_add_us": tiny(),
     "mlp_step_ms": mlp(),
+    "cnn_step_ms": cnn(),
 }
 print(json.dumps(out, indent=2))
 
@@ -85,6 +105,7 @@ if len(sys.argv) > 1:
         ("add 256 MiB f32 (GB/s, r+w)", "add_256mib_gbps", True),
         ("tiny add, host time (us/op)", "tiny_add_us", False),
         ("MLP fwd+bwd step (ms)", "mlp_step_ms", False),
+        ("CNN train step b64 (ms)", "cnn_step_ms", False),
     ]
     print(f"\n{'benchmark':<32} {'Lantern':>10} {'PyTorch':>10} {'Lantern/PyTorch':>16}")
     for name, k, higher in rows:

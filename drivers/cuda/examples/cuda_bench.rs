@@ -5,11 +5,17 @@
 //! - an elementwise add of two 256 MiB f32 tensors into a third, GB/s counting the bytes
 //!   read and written (3 x 256 MiB per add);
 //! - the host time of a tiny add (1 element), microseconds per op, queue only;
-//! - an MLP training step (784-512-512-10, batch 256, f32: forward, cross-entropy, backward).
+//! - an MLP training step (784-512-512-10, batch 256, f32: forward, cross-entropy, backward);
+//! - a small CNN training step (conv3x3 1→16, relu, pool2, conv3x3 16→32, relu, pool2,
+//!   linear 1568→10; batch 64 of 28×28: forward, cross-entropy, backward, SGD-momentum step).
 //!
 //! `cargo run --release -p lantern-cuda --example cuda_bench`
 
+use lantern::nn::functional::{cross_entropy, Reduction};
+use lantern::nn::Module;
+use lantern::optim::{Optimizer, Sgd};
 use lantern::{DType, Device, Result, Tensor};
+use lantern_tests::train::{build, Model};
 use std::time::Instant;
 
 fn time(
@@ -81,6 +87,20 @@ fn mlp(dev: &Device) -> Result<f64> {
     Ok(s * 1e3)
 }
 
+fn cnn(dev: &Device) -> Result<f64> {
+    let net = build(Model::Cnn, dev)?;
+    let mut opt = Sgd::new(net.parameters(), 0.01).momentum(0.9);
+    let x = Tensor::try_randn([64, 1, 28, 28], DType::F32, dev)?;
+    let y = Tensor::try_randint(0, 10, [64], dev)?;
+    let s = time(dev, 3, 50, || {
+        let loss = cross_entropy(&net.forward(&x)?, &y, Reduction::Mean, 0.0)?;
+        opt.zero_grad();
+        loss.try_backward()?;
+        opt.step()
+    })?;
+    Ok(s * 1e3)
+}
+
 fn main() {
     let dev = match lantern_cuda::cuda(0) {
         Ok(d) => d,
@@ -103,6 +123,7 @@ fn main() {
         ("add_256mib_gbps", show(add(&dev))),
         ("tiny_add_us", show(tiny(&dev))),
         ("mlp_step_ms", show(mlp(&dev))),
+        ("cnn_step_ms", show(cnn(&dev))),
     ];
     let body: Vec<String> = out.iter().map(|(k, v)| format!("  \"{k}\": {v}")).collect();
     println!("{{\n{}\n}}", body.join(",\n"));

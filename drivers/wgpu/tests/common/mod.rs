@@ -12,8 +12,9 @@ use std::sync::{Arc, OnceLock};
 
 /// The wgpu driver every test shares, or `None` (and a printed reason) without an adapter.
 ///
-/// Picks explicitly: a Vulkan adapter named like "llvmpipe" (lavapipe, what CI runs), else
-/// the first adapter found; lists what it found.
+/// Picks explicitly: the adapter whose name contains `$LANTERN_WGPU_ADAPTER` (e.g. `nvidia`)
+/// when that is set, else one named like "llvmpipe" (lavapipe, what CI runs), else the first
+/// adapter found; lists what it found.
 pub fn gpu() -> Option<Arc<WgpuDriver>> {
     static GPU: OnceLock<Option<Arc<WgpuDriver>>> = OnceLock::new();
     GPU.get_or_init(|| {
@@ -24,10 +25,16 @@ pub fn gpu() -> Option<Arc<WgpuDriver>> {
                 a.name, a.backend, a.device_type
             );
         }
-        let pick = found
-            .iter()
-            .find(|a| a.name.to_lowercase().contains("llvmpipe"))
-            .or_else(|| found.first());
+        let named = |part: &str| {
+            let part = part.to_lowercase();
+            found
+                .iter()
+                .find(move |a| a.name.to_lowercase().contains(&part))
+        };
+        let pick = match std::env::var("LANTERN_WGPU_ADAPTER") {
+            Ok(want) => named(&want),
+            Err(_) => named("llvmpipe").or_else(|| found.first()),
+        };
         let Some(pick) = pick else {
             eprintln!("SKIP: no wgpu adapter on this machine (install mesa-vulkan-drivers)");
             return None;
