@@ -38,6 +38,21 @@ pub fn unit_f32(w: u32) -> f32 {
     (w >> 8) as f32 * (1.0 / 16_777_216.0)
 }
 
+/// `low + unit_f32(w) * range`, summed from partial products that are exact in f32 (12-bit
+/// halves of the 24-bit draw and of `range`), so every driver draws the same bits whether or
+/// not its shader compiler fuses a multiply and an add (GPUs do, unasked and unstoppably).
+#[inline]
+pub fn uniform_f32(w: u32, low: f32, range: f32) -> f32 {
+    let k = w >> 8;
+    let uh = (k >> 12) as f32 * (1.0 / 4096.0);
+    let ul = (k & 0xfff) as f32 * (1.0 / 16_777_216.0);
+    let rh = f32::from_bits(range.to_bits() & 0xffff_f000);
+    let rl = range - rh;
+    let v = low + uh * rh;
+    let v = v + (uh * rl + ul * rh);
+    v + ul * rl
+}
+
 /// A uniform in `[0, 1)` with 53 random bits (the f64 formula).
 #[inline]
 pub fn unit_f64(hi: u32, lo: u32) -> f64 {

@@ -214,7 +214,12 @@ template <> __device__ __forceinline__ i8 from_f64<i8>(double x) { return sat_in
 template <> __device__ __forceinline__ i32 from_f64<i32>(double x) { return sat_int<i32>(x, -2147483648.0, 2147483647.0); }
 template <> __device__ __forceinline__ i64 from_f64<i64>(double x) { return sat_i64(x); }
 template <> __device__ __forceinline__ f16 from_f64<f16>(double x) { return f64_to_f16(x); }
-template <> __device__ __forceinline__ bf16 from_f64<bf16>(double x) { return f64_to_bf16(x); }
+// As the CPU driver: a value exact in f32 rounds once, from f32 (half's f64 path truncates the
+// low mantissa word first, a double rounding); others keep that f64 path.
+template <> __device__ __forceinline__ bf16 from_f64<bf16>(double x) {
+  const float f = (float)x;
+  return ((double)f == x || x != x) ? f32_to_bf16(f) : f64_to_bf16(x);
+}
 template <> __device__ __forceinline__ f32 from_f64<f32>(double x) { return (float)x; }
 template <> __device__ __forceinline__ f64 from_f64<f64>(double x) { return x; }
 

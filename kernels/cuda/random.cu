@@ -46,6 +46,18 @@ __device__ __forceinline__ Words philox_at(u64 seed, u64 offset, u64 i) {
 }
 
 __device__ __forceinline__ float unit_f32(u32 w) { return (float)(w >> 8) * (1.0f / 16777216.0f); }
+// low + unit_f32(w) * range from partial products exact in f32, as lantern::rng::uniform_f32
+// sums them (the same bits on every driver, fused multiply-adds or not).
+__device__ __forceinline__ float uniform_draw(u32 w, float low, float range) {
+  const u32 k = w >> 8;
+  const float uh = (float)(k >> 12) * (1.0f / 4096.0f);
+  const float ul = (float)(k & 0xfffu) * (1.0f / 16777216.0f);
+  const float rh = __uint_as_float(__float_as_uint(range) & 0xfffff000u);
+  const float rl = range - rh;
+  const float v = low + uh * rh;
+  const float v2 = v + (uh * rl + ul * rh);
+  return v2 + ul * rl;
+}
 __device__ __forceinline__ double unit_f64(u32 hi, u32 lo) {
   const u64 bits = ((u64)hi << 21) ^ ((u64)lo >> 11);
   return (double)bits * (1.0 / 9007199254740992.0);
@@ -142,8 +154,7 @@ template <typename T> __device__ __forceinline__ void uniform_run(const Rnd& p, 
     if (IsF64<T>::v) {
       v = p.a + unit_f64(w.w[0], w.w[1]) * (p.b - p.a);
     } else {
-      const float u = unit_f32(w.w[0]);
-      v = (double)((float)p.a + u * (float)(p.b - p.a));
+      v = (double)uniform_draw(w.w[0], (float)p.a, (float)(p.b - p.a));
       if (v >= p.b) v = p.a;
     }
     // Rounding to the dtype (f16, bf16) can land on `high` too.

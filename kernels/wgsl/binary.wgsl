@@ -82,9 +82,41 @@ fn pow_(a: f32, b: f32) -> f32 {
     return r;
 }
 
-// Python-style remainder: the sign of the divisor.
+// a / b rounded to nearest, as IEEE division on the CPU gives it. GPU division may be off by
+// a few ulps (Vulkan allows 2.5), which moves floor(a / b) across an integer; one correction
+// step with the residual a - q*b (exact in an fma) gives the correctly rounded quotient.
+fn div_rn(a: f32, b: f32) -> f32 {
+    let q = a / b;
+    let inf = f32_inf();
+    if (abs(q) == inf || abs(b) == inf || b == 0.0 || is_nan(q)) {
+        return q;
+    }
+    return fma(fma(-q, b, a), 1.0 / b, q);
+}
+
+// Python-style remainder (the sign of the divisor) of the exact C fmod: a - t*b with
+// t = trunc(a / b) is exact in an fma, and a t one off shows as a residual of the wrong sign
+// or size, corrected by one |b|.
 fn rem_(a: f32, b: f32) -> f32 {
-    let r = a % b;
+    let inf = f32_inf();
+    if (b == 0.0 || is_nan(a) || is_nan(b) || abs(a) == inf) {
+        return f32_nan();
+    }
+    var r = a;
+    if (abs(b) != inf) {
+        let t = trunc(div_rn(a, b));
+        r = fma(-t, b, a);
+        let step = select(-abs(b), abs(b), a >= 0.0);
+        if (r != 0.0 && ((r < 0.0) != (a < 0.0))) {
+            r = r + step;
+        } else if (abs(r) >= abs(b)) {
+            r = r - step;
+        }
+        if (r == 0.0) {
+            // fmod's zero has a's sign.
+            r = a * 0.0;
+        }
+    }
     if (r != 0.0 && ((r < 0.0) != (b < 0.0))) {
         return r + b;
     }
@@ -104,7 +136,7 @@ fn pow_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: v
 @compute @workgroup_size(256)
 fn rem_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) { let u = at(g, n); if (u.ok) { let a = ld_x0(u.a); let b = ld_x1(u.b); st_y0(u.y, rem_(a, b)); } }
 @compute @workgroup_size(256)
-fn floor_div_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) { let u = at(g, n); if (u.ok) { let a = ld_x0(u.a); let b = ld_x1(u.b); st_y0(u.y, floor(a / b)); } }
+fn floor_div_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) { let u = at(g, n); if (u.ok) { let a = ld_x0(u.a); let b = ld_x1(u.b); st_y0(u.y, floor(div_rn(a, b))); } }
 @compute @workgroup_size(256)
 fn maximum_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) { let u = at(g, n); if (u.ok) { let a = ld_x0(u.a); let b = ld_x1(u.b); st_y0(u.y, select(b, a, is_nan(a) || a > b)); } }
 @compute @workgroup_size(256)

@@ -38,6 +38,19 @@ fn unit(w: u32) -> f32 {
     return f32(w >> 8u) * (1.0 / 16777216.0);
 }
 
+// low + unit(w) * range from partial products exact in f32, as lantern::rng::uniform_f32
+// sums them: the same bits whether or not the compiler fuses multiply-adds.
+fn uniform_draw(w: u32, low: f32, range: f32) -> f32 {
+    let k = w >> 8u;
+    let uh = f32(k >> 12u) * (1.0 / 4096.0);
+    let ul = f32(k & 0xfffu) * (1.0 / 16777216.0);
+    let rh = bitcast<f32>(bitcast<u32>(range) & 0xfffff000u);
+    let rl = range - rh;
+    let v = low + uh * rh;
+    let v2 = v + (uh * rl + ul * rh);
+    return v2 + ul * rl;
+}
+
 // prm(7) low, prm(8) high - low, prm(9) the smallest f32 >= high (all f32 bits).
 @compute @workgroup_size(256)
 fn uniform_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) {
@@ -46,8 +59,7 @@ fn uniform_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) 
         return;
     }
     let low = bitcast<f32>(prm(7));
-    let u = unit(philox(i).x);
-    var v = low + u * bitcast<f32>(prm(8));
+    var v = uniform_draw(philox(i).x, low, bitcast<f32>(prm(8)));
     let top = bitcast<f32>(prm(9));
     if (v >= top) {
         v = low;

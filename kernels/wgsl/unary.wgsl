@@ -102,10 +102,20 @@ fn log_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: v
 fn log2_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) { let u = at(g, n); if (u.ok) { st_y0(u.y, log2(ld_x0(u.x))); } }
 @compute @workgroup_size(256)
 fn log1p_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) { let u = at(g, n); if (u.ok) { st_y0(u.y, log1p_(ld_x0(u.x))); } }
+// GPU sin and cos are accurate near [-pi, pi] only (Vulkan bounds their error there): reduce
+// by 2*pi first, Cody-Waite style, with 2*pi split in two f32 parts and exact fma products.
+fn reduce_2pi(x: f32) -> f32 {
+    if (abs(x) <= 3.0 || abs(x) >= 16777216.0) {
+        return x;
+    }
+    let k = round(x * 0.15915494309189535);
+    return fma(-k, -1.7484556e-7, fma(-k, 6.2831854820251465, x));
+}
+
 @compute @workgroup_size(256)
-fn sin_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) { let u = at(g, n); if (u.ok) { st_y0(u.y, sin(ld_x0(u.x))); } }
+fn sin_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) { let u = at(g, n); if (u.ok) { st_y0(u.y, sin(reduce_2pi(ld_x0(u.x)))); } }
 @compute @workgroup_size(256)
-fn cos_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) { let u = at(g, n); if (u.ok) { st_y0(u.y, cos(ld_x0(u.x))); } }
+fn cos_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) { let u = at(g, n); if (u.ok) { st_y0(u.y, cos(reduce_2pi(ld_x0(u.x)))); } }
 @compute @workgroup_size(256)
 fn tanh_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) { let u = at(g, n); if (u.ok) { st_y0(u.y, tanh_(ld_x0(u.x))); } }
 @compute @workgroup_size(256)

@@ -535,8 +535,7 @@ pub fn random(y: &Arg, dist: Distribution, seed: u64, offset: u64) -> Result<()>
                     let v = if f64_path {
                         low + rng::unit_f64(w[0], w[1]) * (high - low)
                     } else {
-                        let u = rng::unit_f32(w[0]);
-                        let v = (low as f32 + u * (high - low) as f32) as f64;
+                        let v = rng::uniform_f32(w[0], low as f32, (high - low) as f32) as f64;
                         // Rounding can land on `high`; keep the interval half-open.
                         if v >= high {
                             low

@@ -78,7 +78,9 @@ fn awaited_read_completes() {
 
 #[test]
 fn many_dispatches_share_a_submit() {
-    let g = gpu_or_skip!();
+    // A driver of its own: reads by tests running beside this one submit the shared queue.
+    let shared = gpu_or_skip!();
+    let g = common::own_driver(&shared);
     let dev = device(&g);
     let mut x = Tensor::from_slice(&[1.0f32; 16], [16], &dev);
     let (d0, s0) = g.counters();
@@ -104,16 +106,9 @@ fn mixing_devices_is_a_device_error_and_leaves_the_driver_usable() {
 
 #[test]
 fn memory_limit_gives_out_of_memory_and_leaves_the_driver_usable() {
-    let g = common::gpu();
-    let Some(_) = g else { return };
+    let g = gpu_or_skip!();
     // A driver of its own: the limit must not disturb tests running beside this one.
-    let own = std::sync::Arc::new(
-        lantern_wgpu::WgpuDriver::new(&lantern_wgpu::Options {
-            adapter_name: Some(common::gpu().unwrap().adapter_info().name.clone()),
-            ..Default::default()
-        })
-        .unwrap(),
-    );
+    let own = common::own_driver(&g);
     let dev = Device::new(own.clone());
     let keep = Tensor::zeros([1024], DType::F32, &dev);
     dev.set_memory_limit(Some(64 * 1024));
@@ -161,11 +156,7 @@ fn f64_is_unsupported() {
 #[test]
 fn a_bad_index_is_a_deferred_error_and_the_driver_recovers() {
     let g = gpu_or_skip!();
-    let own = lantern_wgpu::WgpuDriver::new(&lantern_wgpu::Options {
-        adapter_name: Some(g.adapter_info().name.clone()),
-        ..Default::default()
-    })
-    .unwrap();
+    let own = common::own_driver(&g);
     let x = Operand::dense(DType::F32, &[4], 1, Data::Any);
     let idx = Operand::bytes(
         DType::I64,
@@ -173,7 +164,7 @@ fn a_bad_index_is_a_deferred_error_and_the_driver_recovers() {
         [1i64, 9].iter().flat_map(|v| v.to_le_bytes()).collect(),
     );
     let out = Operand::dense(DType::F32, &[2], 2, Data::Any);
-    let e = run_on(&own, &PrimOp::IndexSelect { dim: 0 }, &[&x, &idx], &out).unwrap_err();
+    let e = run_on(&*own, &PrimOp::IndexSelect { dim: 0 }, &[&x, &idx], &out).unwrap_err();
     // The deferred error names the op that faulted.
     assert!(
         matches!(
@@ -187,18 +178,14 @@ fn a_bad_index_is_a_deferred_error_and_the_driver_recovers() {
     );
     own.synchronize().unwrap();
     let a = Operand::dense(DType::F32, &[8], 3, Data::Any);
-    let r = run_on(&own, &PrimOp::Binary(BinaryOp::Add), &[&a, &a], &a).unwrap();
+    let r = run_on(&*own, &PrimOp::Binary(BinaryOp::Add), &[&a, &a], &a).unwrap();
     assert_eq!(r.len(), 32);
 }
 
 #[test]
 fn int64_beyond_32_bits_is_a_deferred_error() {
     let g = gpu_or_skip!();
-    let own = lantern_wgpu::WgpuDriver::new(&lantern_wgpu::Options {
-        adapter_name: Some(g.adapter_info().name.clone()),
-        ..Default::default()
-    })
-    .unwrap();
+    let own = common::own_driver(&g);
     let a = Operand::bytes(
         DType::I64,
         Layout::contiguous(Shape::new(&[2])),
@@ -207,9 +194,9 @@ fn int64_beyond_32_bits_is_a_deferred_error() {
             .flat_map(|v| v.to_le_bytes())
             .collect(),
     );
-    let e = run_on(&own, &PrimOp::Binary(BinaryOp::Add), &[&a, &a], &a).unwrap_err();
+    let e = run_on(&*own, &PrimOp::Binary(BinaryOp::Add), &[&a, &a], &a).unwrap_err();
     assert!(matches!(e, Error::Deferred { op: "int64", .. }), "{e}");
     // Copies move int64 bits untouched.
-    let r = run_on(&own, &PrimOp::Copy, &[&a], &a).unwrap();
+    let r = run_on(&*own, &PrimOp::Copy, &[&a], &a).unwrap();
     assert_eq!(decode(DType::I64, &r), vec![1.0, (1u64 << 40) as f64]);
 }

@@ -12,13 +12,7 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[];
 #[test]
 fn conformance_on_wgpu() {
     let Some(shared) = common::gpu() else { return };
-    let own = lantern_wgpu::WgpuDriver::new(&lantern_wgpu::Options {
-        adapter_name: Some(shared.adapter_info().name.clone()),
-        backends: shared.adapter_info().backend.into(),
-        ..Default::default()
-    })
-    .expect("a second wgpu driver on the same adapter");
-    let dev = lantern::Device::new(std::sync::Arc::new(own));
+    let dev = lantern::Device::new(common::own_driver(&shared));
     let report = lantern_tests::conformance::conformance(&dev);
     println!("{report}");
     let failed: Vec<&str> = report.failures().iter().map(|r| r.name.as_str()).collect();

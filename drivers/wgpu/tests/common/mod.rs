@@ -73,6 +73,18 @@ macro_rules! gpu_or_skip {
     };
 }
 
+/// A driver of its own on the shared driver's adapter, for tests whose limits or counters must
+/// not see the tests running beside them.
+pub fn own_driver(shared: &WgpuDriver) -> Arc<WgpuDriver> {
+    let info = shared.adapter_info();
+    let opts = Options {
+        adapter_name: Some(info.name.clone()),
+        backends: info.backend.into(),
+        ..Options::default()
+    };
+    Arc::new(WgpuDriver::new(&opts).expect("a second wgpu driver on the same adapter"))
+}
+
 pub fn device(g: &Arc<WgpuDriver>) -> Device {
     Device::new(g.clone())
 }
