@@ -24,7 +24,9 @@ pub use functional::{
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CrossEntropyOptions, KLDivLoss, L1Loss, MSELoss,
     NLLLoss, SmoothL1Loss,
 };
-pub use layers::{Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential};
+pub use layers::{
+    Conv1d, Conv1dOpts, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential,
+};
 pub use norm::{BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm};
 pub use rnn::{RnnLayer, RnnOptions, GRU, LSTM};
 
