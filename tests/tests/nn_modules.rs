@@ -2300,3 +2300,85 @@ fn conv1d_module_init_keys_and_errors() {
         .expect_err("channels");
     assert!(e.to_string().contains("conv1d"), "{e}");
 }
+
+#[test]
+fn cross_entropy_target_dtype_errors_name_the_loss() {
+    let logits = Tensor::zeros([4, 3], DType::F32, &cpu());
+    // Class indices as floats: the classic mistake. Float targets are probabilities, which
+    // must have the logits' shape, so the error says so and names int64.
+    let floats = Tensor::from_slice(&[0.0f32, 1.0, 2.0, 1.0], [4], &cpu());
+    let e = F::cross_entropy(&logits, &floats, Reduction::Mean, 0.0).expect_err("f32 target");
+    let s = e.to_string();
+    assert!(
+        matches!(
+            e,
+            Error::Shape {
+                op: "cross_entropy",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(
+        s.contains("int64") && s.contains("[4, 3]") && s.contains("[4]"),
+        "{s}"
+    );
+    let bools = Tensor::from_slice(&[true, false, true, true], [4], &cpu());
+    let e = F::cross_entropy(&logits, &bools, Reduction::Mean, 0.0).expect_err("bool target");
+    assert!(
+        matches!(
+            e,
+            Error::DType {
+                op: "cross_entropy",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("bool"), "{e}");
+    let e =
+        F::nll_loss_ext(&logits, &floats, &CrossEntropyOptions::default()).expect_err("f32 target");
+    assert!(matches!(e, Error::DType { op: "nll_loss", .. }), "{e:?}");
+    assert!(e.to_string().contains("float32"), "{e}");
+    // Probabilities of the right shape are a valid target for both forms.
+    let probs = Tensor::full([4, 3], 1.0 / 3.0, DType::F32, &cpu());
+    let l = F::cross_entropy(&logits, &probs, Reduction::Mean, 0.0).unwrap();
+    assert!((l.item::<f32>() - 3f32.ln()).abs() < 1e-6);
+}
+
+#[test]
+fn load_state_dict_mismatches_name_the_key() {
+    let l = Linear::new(3, 2, true, &cpu()).unwrap();
+    let before = l.weight.to_f64_vec();
+    let w = Tensor::zeros([2, 3], DType::F32, &cpu());
+    let b = Tensor::zeros([2], DType::F32, &cpu());
+    let load = |sd: Vec<(&str, Tensor)>| {
+        let sd: Vec<(String, Tensor)> = sd.into_iter().map(|(k, t)| (k.into(), t)).collect();
+        l.load_state_dict(&sd).expect_err("mismatch").to_string()
+    };
+    let e = load(vec![("weight", w.clone())]);
+    assert!(e.contains("missing keys [\"bias\"]"), "{e}");
+    let e = load(vec![
+        ("weight", w.clone()),
+        ("bias", b.clone()),
+        ("fc.bias", b.clone()),
+    ]);
+    assert!(e.contains("unexpected keys [\"fc.bias\"]"), "{e}");
+    let e = load(vec![("weight", w.t()), ("bias", b.clone())]);
+    assert!(
+        e.contains("weight") && e.contains("[2, 3]") && e.contains("[3, 2]"),
+        "{e}"
+    );
+    let e = load(vec![
+        ("weight", w.to_dtype(DType::F64)),
+        ("bias", b.clone()),
+    ]);
+    assert!(e.contains("weight") && e.contains("float64"), "{e}");
+    // A failed load changes nothing, not even the keys that matched.
+    let e = load(vec![
+        ("weight", w.clone()),
+        ("bias", Tensor::zeros([3], DType::F32, &cpu())),
+    ]);
+    assert!(e.contains("bias"), "{e}");
+    assert_eq!(l.weight.to_f64_vec(), before);
+}
