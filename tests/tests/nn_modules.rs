@@ -2382,3 +2382,84 @@ fn load_state_dict_mismatches_name_the_key() {
     assert!(e.contains("bias"), "{e}");
     assert_eq!(l.weight.to_f64_vec(), before);
 }
+
+#[test]
+fn module_to_moves_parameters_buffers_and_gradients() {
+    use lantern::cpu::CpuDriver;
+    use lantern::nn::{
+        MultiheadAttention, Sequential, TransformerEncoder, TransformerEncoderLayerOptions, LSTM,
+    };
+    use std::sync::Arc;
+    let other = Device::new(Arc::new(CpuDriver::new()));
+    assert!(other != cpu());
+    let opts = TransformerEncoderLayerOptions {
+        dim_feedforward: 8,
+        dropout: 0.0,
+        ..Default::default()
+    };
+    let mut list = ModuleList::new();
+    list.push(
+        Sequential::new()
+            .add(Linear::new(4, 4, true, &cpu()).unwrap())
+            .add(BatchNorm1d::new(4, &cpu()).unwrap()),
+    );
+    list.push(TransformerEncoder::new(4, 2, opts, 2, true, &cpu()).unwrap());
+    list.push(LSTM::new(4, 3, &cpu()).unwrap());
+    list.push(MultiheadAttention::new(4, 2, &cpu()).unwrap());
+    list.push(Embedding::new(5, 4, None, &cpu()).unwrap());
+    list.push(GroupNorm::new(2, 4, &cpu()).unwrap());
+    list.push(LayerNorm::new(&[4], &cpu()).unwrap());
+    let before = list.state_dict();
+    let params = list.named_parameters().len();
+    let w0 = before[0].1.clone();
+    w0.set_grad(Some(w0.ones_like()));
+
+    list.to(&other).unwrap();
+    let after = list.state_dict();
+    assert_eq!(after.len(), before.len());
+    for ((k, a), (_, b)) in after.iter().zip(&before) {
+        assert!(a.device() == &other, "{k} on {}", a.device());
+        assert_eq!(a.to_f64_vec(), b.to_f64_vec(), "{k}");
+        assert_eq!(a.dtype(), b.dtype(), "{k}");
+        assert_eq!(a.requires_grad(), b.requires_grad(), "{k}");
+    }
+    assert_eq!(list.named_parameters().len(), params);
+    let g = list.named_parameters()[0].1.grad().expect("gradient moved");
+    assert!(g.device() == &other);
+    assert_eq!(g.to_f64_vec(), vec![1.0; 16]);
+
+    // The moved model runs on the new device, and refuses inputs from the old one.
+    let seq = list.get(0).unwrap();
+    let x = Tensor::ones([3, 4], DType::F32, &other);
+    let y = seq.forward(&x).unwrap();
+    assert!(y.device() == &other);
+    y.sum(None, false).backward();
+    let e = seq
+        .forward(&Tensor::ones([3, 4], DType::F32, &cpu()))
+        .expect_err("input on the old device");
+    assert!(matches!(e, Error::Device { .. }), "{e:?}");
+    // Moving to where it already is changes nothing.
+    let ptr = Arc::as_ptr(list.state_dict()[0].1.storage());
+    list.to(&other).unwrap();
+    assert_eq!(Arc::as_ptr(list.state_dict()[0].1.storage()), ptr);
+}
+
+#[test]
+fn module_to_reports_a_tensor_its_module_did_not_move() {
+    // A user module that lists its weight but does not implement visit_tensors_mut.
+    struct Opaque(Tensor);
+    impl Module for Opaque {
+        fn forward(&self, x: &Tensor) -> lantern::Result<Tensor> {
+            x.try_mul(&self.0)
+        }
+        fn named_parameters(&self) -> Vec<(String, Tensor)> {
+            vec![("scale".into(), self.0.clone())]
+        }
+    }
+    let other = Device::new(std::sync::Arc::new(lantern::cpu::CpuDriver::new()));
+    let mut m = Opaque(Tensor::ones([2], DType::F32, &cpu()));
+    let e = m.to(&other).expect_err("not moved").to_string();
+    assert!(e.contains("Module::to") && e.contains("scale"), "{e}");
+    // Nothing to move is fine.
+    assert!(GELU::default().to(&other).is_ok());
+}

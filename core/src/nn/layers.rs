@@ -1,6 +1,6 @@
 //! Layers with PyTorch's constructor arguments and default initialisation.
 
-use super::{init, prefixed, Module};
+use super::{init, prefixed, visit_each, Module, TensorVisitor};
 use crate::driver::Device;
 use crate::dtype::DType;
 use crate::error::{arg_err, shape_err, Result};
@@ -62,6 +62,10 @@ impl Module for Linear {
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         super::weight_bias(Some(&self.weight), self.bias.as_ref())
+    }
+
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        visit_each(f, [Some(&mut self.weight), self.bias.as_mut()])
     }
 }
 
@@ -142,6 +146,10 @@ impl Module for Conv2d {
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         super::weight_bias(Some(&self.weight), self.bias.as_ref())
     }
+
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        visit_each(f, [Some(&mut self.weight), self.bias.as_mut()])
+    }
 }
 
 /// Stride, padding, dilation and groups of a 1-D convolution (PyTorch's defaults: 1, 0, 1, 1).
@@ -216,6 +224,10 @@ impl Module for Conv1d {
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         super::weight_bias(Some(&self.weight), self.bias.as_ref())
+    }
+
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        visit_each(f, [Some(&mut self.weight), self.bias.as_mut()])
     }
 }
 
@@ -373,6 +385,12 @@ impl Module for Sequential {
             v.extend(prefixed(&alloc::format!("{i}"), l.named_buffers()));
         }
         v
+    }
+
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        self.layers
+            .iter_mut()
+            .try_for_each(|l| l.visit_tensors_mut(f))
     }
 
     fn train(&mut self, mode: bool) {
