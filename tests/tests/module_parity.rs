@@ -412,7 +412,8 @@ fn compare(what: &str, got: &Tensor, want: &Tensor, rtol: f64, atol: f64) -> (Ve
     for (i, (g, w)) in got.to_f64_vec().iter().zip(want.to_f64_vec()).enumerate() {
         let (d, tol) = ((g - w).abs(), atol + rtol * w.abs());
         worst = worst.max(if d == 0.0 { 0.0 } else { d / tol });
-        if !(d <= tol) && bad.len() < 5 {
+        // NaN fails too.
+        if (d > tol || d.is_nan()) && bad.len() < 5 {
             bad.push(format!("{what}[{i}]: lantern {g:e}, torch {w:e}"));
         }
     }

@@ -541,7 +541,8 @@ fn optimizer_steps_are_in_place_and_allocate_nothing_after_the_first() {
     use lantern::nn::{Linear, Module, ReLU, Sequential};
     use std::sync::Arc;
 
-    let configs: [(&str, fn(Vec<Tensor>) -> Box<dyn Optimizer>); 4] = [
+    type Make = fn(Vec<Tensor>) -> Box<dyn Optimizer>;
+    let configs: [(&str, Make); 4] = [
         ("SGD momentum", |p| {
             Box::new(Sgd::new(p, 0.05).momentum(0.9))
         }),

@@ -298,7 +298,7 @@ fn hvp_matches_torch(name: &str, names: &[&str], loss_fn: impl Fn(&Fixture, &[Te
         })
         .collect();
     let loss = loss_fn(&fx, &leaves);
-    let gs = autograd::grad(&[loss.clone()], &leaves, None, true, true).unwrap();
+    let gs = autograd::grad(std::slice::from_ref(&loss), &leaves, None, true, true).unwrap();
     let mut dot = Tensor::zeros([], loss.dtype(), &Device::cpu());
     for (k, g) in names.iter().zip(&gs) {
         let g = g.as_ref().expect("every parameter has a gradient");
