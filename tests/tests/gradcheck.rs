@@ -2,12 +2,40 @@
 //! engine's behaviour: accumulation, retain_graph, hooks, no_grad, in-place detection,
 //! higher-order gradients and a 100,000-node chain.
 
-use lantern::{autograd, DType, Device, Error, Tensor};
-use lantern_tests::gradcheck::{check_all_on_device, gradcheck, op_cases};
+// Single-input checks read better as `&[x.clone()]` next to the multi-input ones.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
+use lantern::{autograd, Conv2dOpts, DType, Device, Error, NormOrd, Tensor};
+use lantern_tests::gradcheck::{check_all_on_device, gradcheck, op_cases, rand_in};
 
 fn cpu() -> Device {
     Device::cpu()
 }
+
+type UnaryFn = fn(&Tensor) -> lantern::Result<Tensor>;
+
+/// Unary ops smooth on all of ℝ.
+const SMOOTH: [(&str, UnaryFn); 9] = [
+    ("exp", |x| x.try_exp()),
+    ("exp2", |x| x.try_exp2()),
+    ("expm1", |x| x.try_expm1()),
+    ("sin", |x| x.try_sin()),
+    ("cos", |x| x.try_cos()),
+    ("tanh", |x| x.try_tanh()),
+    ("erf", |x| x.try_erf()),
+    ("sigmoid", |x| x.try_sigmoid()),
+    ("silu", |x| x.try_silu()),
+];
+
+/// Unary ops smooth for positive inputs.
+const POSITIVE: [(&str, UnaryFn); 6] = [
+    ("log", |x| x.try_log()),
+    ("log2", |x| x.try_log2()),
+    ("sqrt", |x| x.try_sqrt()),
+    ("rsqrt", |x| x.try_rsqrt()),
+    ("reciprocal", |x| x.try_reciprocal()),
+    ("pow_scalar", |x| x.try_pow_scalar(2.5)),
+];
 
 #[test]
 fn every_op_by_central_differences() {
@@ -116,4 +144,65 @@ fn long_chain_does_not_overflow_the_stack() {
     }
     drop(z);
     let _ = DType::F32;
+}
+
+/// Second derivatives of every family of rules: what Hessian-vector products and
+/// gradient-penalty losses (create_graph) rely on.
+#[test]
+fn second_derivatives() {
+    use lantern_tests::gradcheck::gradgradcheck;
+    let x = rand_in(&[2, 3], -1.5, 1.5, 31);
+    let pos = rand_in(&[2, 3], 0.5, 2.0, 32);
+    let more: [(&str, UnaryFn); 4] = [
+        ("gelu", |x| x.try_gelu(false)),
+        ("gelu_tanh", |x| x.try_gelu(true)),
+        ("softplus", |x| x.try_softplus(1.5, 20.0)),
+        ("cube", |x| x.try_pow_scalar(3.0)),
+    ];
+    for (name, f) in SMOOTH.into_iter().chain(more) {
+        gradgradcheck(name, &[x.clone()], |t| f(&t[0]));
+    }
+    let log1p: (&str, UnaryFn) = ("log1p", |x| x.try_log1p());
+    for (name, f) in POSITIVE.into_iter().chain([log1p]) {
+        gradgradcheck(name, &[pos.clone()], |t| f(&t[0]));
+    }
+    gradgradcheck("mul", &[x.clone(), pos.clone()], |t| t[0].try_mul(&t[1]));
+    gradgradcheck("div", &[x.clone(), pos.clone()], |t| t[0].try_div(&t[1]));
+    gradgradcheck("pow", &[pos.clone(), x.clone()], |t| t[0].try_pow(&t[1]));
+    let x3 = rand_in(&[2, 3, 4], -1.0, 1.0, 33);
+    gradgradcheck("softmax", &[x3.clone()], |t| t[0].try_softmax(-1));
+    gradgradcheck("log_softmax", &[x3.clone()], |t| t[0].try_log_softmax(1));
+    gradgradcheck("logsumexp", &[x3.clone()], |t| {
+        t[0].try_logsumexp(&[2], false)
+    });
+    gradgradcheck("var", &[x3.clone()], |t| {
+        t[0].try_var(Some(&[1]), 1.0, false)
+    });
+    gradgradcheck("norm2", &[x3.clone()], |t| {
+        t[0].try_norm(NormOrd::P(2.0), Some(&[2]), false)
+    });
+    gradgradcheck("prod", &[pos.clone()], |t| t[0].try_prod(Some(&[1]), false));
+    gradgradcheck("cumprod", &[pos.clone()], |t| t[0].try_cumprod(1));
+    let a = rand_in(&[3, 4], -1.0, 1.0, 34);
+    let b = rand_in(&[4, 2], -1.0, 1.0, 35);
+    gradgradcheck("matmul of squares", &[a.clone(), b.clone()], |t| {
+        t[0].try_mul(&t[0])?.try_matmul(&t[1])
+    });
+    gradgradcheck("layer_norm", &[x3.clone()], |t| {
+        lantern::nn::functional::layer_norm(&t[0], &[4], None, None, 1e-5)
+    });
+    let img = rand_in(&[1, 2, 4, 4], -1.0, 1.0, 36);
+    let w = rand_in(&[3, 2, 2, 2], -1.0, 1.0, 37);
+    gradgradcheck("conv2d then square", &[img.clone(), w], |t| {
+        let y = t[0].try_conv2d(&t[1], None, Conv2dOpts::default())?;
+        y.try_mul(&y)
+    });
+    gradgradcheck("max_pool2d then square", &[img.clone()], |t| {
+        let y = t[0].try_max_pool2d([2, 2], [2, 2], [0, 0], [1, 1])?;
+        y.try_mul(&y)
+    });
+    gradgradcheck("avg_pool2d then square", &[img], |t| {
+        let y = t[0].try_avg_pool2d([2, 2], [1, 1], [0, 0], true)?;
+        y.try_mul(&y)
+    });
 }

@@ -530,3 +530,94 @@ fn scheduler_arguments_are_checked() {
     assert_eq!(sgd.lr(), 0.1);
     assert_eq!(ada.lr(), 0.1);
 }
+
+/// Issue 3: optimizer updates run in place and, after the first step, take nothing new from
+/// the system. The model lives on a private CPU driver, so other tests running in parallel
+/// do not touch its memory counters.
+#[test]
+fn optimizer_steps_are_in_place_and_allocate_nothing_after_the_first() {
+    use lantern::cpu::CpuDriver;
+    use lantern::nn::functional::{cross_entropy, Reduction};
+    use lantern::nn::{Linear, Module, ReLU, Sequential};
+    use std::sync::Arc;
+
+    type Make = fn(Vec<Tensor>) -> Box<dyn Optimizer>;
+    let configs: [(&str, Make); 4] = [
+        ("SGD momentum", |p| {
+            Box::new(Sgd::new(p, 0.05).momentum(0.9))
+        }),
+        ("SGD nesterov, weight decay", |p| {
+            let mut o = Sgd::new(p, 0.05).momentum(0.9);
+            o.nesterov = true;
+            o.weight_decay = 1e-4;
+            Box::new(o)
+        }),
+        ("AdamW", |p| Box::new(Adam::adamw(p, 1e-3))),
+        ("AdamW amsgrad", |p| {
+            let mut o = Adam::adamw(p, 1e-3);
+            o.amsgrad = true;
+            Box::new(o)
+        }),
+    ];
+    for (name, make) in configs {
+        let dev = Device::new(Arc::new(CpuDriver::new()));
+        let model = Sequential::new()
+            .add(Linear::new(64, 32, true, &dev).unwrap())
+            .add(ReLU)
+            .add(Linear::new(32, 10, true, &dev).unwrap());
+        let params = model.parameters();
+        let mut opt = make(params.clone());
+        let x = Tensor::randn([8, 64], DType::F32, &dev);
+        let y = Tensor::from_slice(&[0i64, 1, 2, 3, 4, 5, 6, 7], [8], &dev);
+        let storages: Vec<_> = params.iter().map(|p| Arc::as_ptr(p.storage())).collect();
+        let mut state_storages = Vec::new();
+        let mut per_step = Vec::new();
+        for step in 0..6 {
+            opt.zero_grad();
+            let loss =
+                cross_entropy(&model.forward(&x).unwrap(), &y, Reduction::Mean, 0.0).unwrap();
+            loss.backward();
+            let before = dev.memory();
+            opt.step().unwrap();
+            let after = dev.memory();
+            // Optimizer state buffers are created once and then updated where they are.
+            let state: Vec<_> = opt
+                .state_dict()
+                .unwrap()
+                .iter()
+                .filter(|(k, t)| !k.ends_with(".step") && t.dtype() == DType::F32)
+                .map(|(_, t)| Arc::as_ptr(t.storage()))
+                .collect();
+            if step == 0 {
+                assert!(!state.is_empty(), "{name}: no state after the first step");
+                // The counter is live: the first step allocates the state.
+                assert!(after.allocations > before.allocations, "{name}: {after:?}");
+                state_storages = state;
+                continue;
+            }
+            assert_eq!(
+                state, state_storages,
+                "{name}: step {step} replaced a state buffer"
+            );
+            assert_eq!(
+                after.allocations, before.allocations,
+                "{name}: step {step} allocated from the system"
+            );
+            assert_eq!(
+                after.in_use, before.in_use,
+                "{name}: step {step} kept memory"
+            );
+            per_step.push(after.requests - before.requests);
+        }
+        let now: Vec<_> = params.iter().map(|p| Arc::as_ptr(p.storage())).collect();
+        assert_eq!(
+            now, storages,
+            "{name}: parameters were replaced, not updated in place"
+        );
+        // Temporaries (scalars, products) come from the pool's cache, the same every step.
+        assert!(
+            per_step.windows(2).all(|w| w[0] == w[1]),
+            "{name}: pool requests per step {per_step:?}"
+        );
+    }
+}

@@ -106,6 +106,9 @@ pub(crate) enum Edge {
 pub(crate) struct Saved {
     tensor: Tensor,
     version: usize,
+    /// An output of the node that saved it: stored detached, re-linked to that node when
+    /// unpacked for a `create_graph` backward (PyTorch's `SavedVariable` does the same).
+    is_output: bool,
 }
 
 impl Saved {
@@ -114,6 +117,7 @@ impl Saved {
         Saved {
             tensor: t.clone(),
             version: t.storage().version(),
+            is_output: false,
         }
     }
 
@@ -122,10 +126,15 @@ impl Saved {
         Saved {
             tensor: t.detach(),
             version: t.storage().version(),
+            is_output: true,
         }
     }
 
-    fn unpack(&self, op: &str) -> Result<Tensor> {
+    /// The saved tensor; under `create_graph` a saved output is re-linked to `node` (its
+    /// producer), so rules written with the output (`tanh`, `exp`, softmax) differentiate
+    /// again through it. Detached, their second-order terms would silently be zero.
+    fn unpack(&self, node: &Arc<Node>, create_graph: bool) -> Result<Tensor> {
+        let op = node.name();
         let now = self.tensor.storage().version();
         if now != self.version {
             return Err(Error::Autograd(alloc::format!(
@@ -133,6 +142,9 @@ impl Saved {
                  in-place operation: its version is {now}, expected {}",
                 self.version
             )));
+        }
+        if create_graph && self.is_output {
+            return Ok(self.tensor.clone().with_grad_fn(node.clone()));
         }
         Ok(self.tensor.clone())
     }
@@ -328,7 +340,7 @@ fn run_backward(
         let saved_tensors: SmallVec<[Tensor; 3]> = {
             let mut lock = node.saved.lock();
             let unpack = |list: &SmallVec<[Saved; 3]>| -> Result<SmallVec<[Tensor; 3]>> {
-                list.iter().map(|s| s.unpack(node.name())).collect()
+                list.iter().map(|s| s.unpack(node, create_graph)).collect()
             };
             let got = if retain_graph {
                 lock.as_ref().map(unpack)

@@ -1,7 +1,7 @@
 //! Activations as modules, plus the other parameter-light layers: [`ModuleList`], average
 //! pooling ([`AvgPool2d`], [`AdaptiveAvgPool2d`]) and [`Embedding`].
 
-use super::{init, prefixed, Module};
+use super::{init, prefixed, visit_each, Module, TensorVisitor};
 use crate::driver::Device;
 use crate::dtype::DType;
 use crate::error::{arg_err, dtype_err, shape_err, Result};
@@ -212,6 +212,12 @@ impl Module for ModuleList {
             v.extend(prefixed(&alloc::format!("{i}"), m.named_parameters()));
         }
         v
+    }
+
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        self.modules
+            .iter_mut()
+            .try_for_each(|m| m.visit_tensors_mut(f))
     }
 
     fn named_buffers(&self) -> Vec<(String, Tensor)> {
@@ -454,5 +460,9 @@ impl Module for Embedding {
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         alloc::vec![(String::from("weight"), self.weight.clone())]
+    }
+
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        visit_each(f, [Some(&mut self.weight)])
     }
 }

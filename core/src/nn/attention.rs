@@ -3,7 +3,7 @@
 //! parameter names (`in_proj_weight`, `in_proj_bias`, `out_proj.weight`, ...) and
 //! initialisation, composed from recorded primitives.
 
-use super::{functional, init, prefixed, LayerNorm, Linear, Module};
+use super::{functional, init, prefixed, visit_each, LayerNorm, Linear, Module, TensorVisitor};
 use crate::driver::Device;
 use crate::dtype::DType;
 use crate::error::{arg_err, dtype_err, shape_err, Result};
@@ -297,6 +297,14 @@ impl Module for MultiheadAttention {
         v
     }
 
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        visit_each(
+            f,
+            [Some(&mut self.in_proj_weight), self.in_proj_bias.as_mut()],
+        )?;
+        self.out_proj.visit_tensors_mut(f)
+    }
+
     fn train(&mut self, mode: bool) {
         self.training = mode;
     }
@@ -456,6 +464,14 @@ impl Module for TransformerEncoderLayer {
         v
     }
 
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        self.self_attn.visit_tensors_mut(f)?;
+        self.linear1.visit_tensors_mut(f)?;
+        self.linear2.visit_tensors_mut(f)?;
+        self.norm1.visit_tensors_mut(f)?;
+        self.norm2.visit_tensors_mut(f)
+    }
+
     fn train(&mut self, mode: bool) {
         self.training = mode;
         self.self_attn.train(mode);
@@ -551,6 +567,16 @@ impl Module for TransformerEncoder {
             v.extend(prefixed("norm", n.named_parameters()));
         }
         v
+    }
+
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        for l in &mut self.layers {
+            l.visit_tensors_mut(f)?;
+        }
+        match &mut self.norm {
+            Some(n) => n.visit_tensors_mut(f),
+            None => Ok(()),
+        }
     }
 
     fn train(&mut self, mode: bool) {

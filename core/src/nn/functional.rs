@@ -107,13 +107,24 @@ pub fn nll_loss(
     }
 }
 
-/// Cross entropy of logits `[N, C]` with int64 class targets `[N]` and label smoothing.
+/// Cross entropy of logits `[N, C]` with int64 class targets `[N]` (or probabilities of the
+/// logits' shape) and label smoothing.
 pub fn cross_entropy(
     logits: &Tensor,
     target: &Tensor,
     reduction: Reduction,
     label_smoothing: f64,
 ) -> Result<Tensor> {
+    if target.dtype() != DType::I64 {
+        // Probabilities, or a wrong dtype: the general path takes the one and names
+        // cross_entropy in the error for the other.
+        let opts = CrossEntropyOptions {
+            reduction,
+            label_smoothing,
+            ..Default::default()
+        };
+        return cross_entropy_ext(logits, target, &opts);
+    }
     let logp = logits.try_log_softmax(-1)?;
     let nll = nll_loss(&logp, target, reduction, None)?;
     if label_smoothing == 0.0 {
@@ -491,7 +502,10 @@ fn class_loss(
         if target.shape() != input.shape() {
             return Err(shape_err(
                 op,
-                alloc::format!("probability targets of the input's shape {}", input.shape()),
+                alloc::format!(
+                    "probability targets of the input's shape {} (class indices must be int64)",
+                    input.shape()
+                ),
                 target.shape(),
             ));
         }

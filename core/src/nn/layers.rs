@@ -1,9 +1,9 @@
 //! Layers with PyTorch's constructor arguments and default initialisation.
 
-use super::{init, prefixed, Module};
+use super::{init, prefixed, visit_each, Module, TensorVisitor};
 use crate::driver::Device;
 use crate::dtype::DType;
-use crate::error::{shape_err, Result};
+use crate::error::{arg_err, shape_err, Result};
 use crate::tensor::{Conv2dOpts, Tensor};
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -63,6 +63,46 @@ impl Module for Linear {
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         super::weight_bias(Some(&self.weight), self.bias.as_ref())
     }
+
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        visit_each(f, [Some(&mut self.weight), self.bias.as_mut()])
+    }
+}
+
+/// Weight `[out, in / groups, *kernel]` and optional bias `[out]` of a convolution,
+/// initialised like PyTorch's `_ConvNd.reset_parameters`.
+fn conv_params(
+    op: &'static str,
+    in_channels: usize,
+    out_channels: usize,
+    groups: usize,
+    kernel: &[usize],
+    bias: bool,
+    device: &Device,
+) -> Result<(Tensor, Option<Tensor>)> {
+    if groups == 0 || in_channels % groups != 0 || out_channels % groups != 0 {
+        return Err(arg_err(
+            op,
+            alloc::format!(
+                "in_channels ({in_channels}) and out_channels ({out_channels}) must be \
+                 divisible by groups ({groups})"
+            ),
+        ));
+    }
+    let mut shape = alloc::vec![out_channels, in_channels / groups];
+    shape.extend_from_slice(kernel);
+    let weight = param(&shape, DType::F32, device)?;
+    init::kaiming_uniform_(&weight, libm::sqrt(5.0))?;
+    let bias = if bias {
+        let (fan_in, _) = init::fan_in_out(&weight)?;
+        let b = param(&[out_channels], DType::F32, device)?;
+        let bound = 1.0 / libm::sqrt(fan_in.max(1) as f64);
+        init::uniform_(&b, -bound, bound)?;
+        Some(b)
+    } else {
+        None
+    };
+    Ok((weight, bias))
 }
 
 /// 2-D convolution layer (PyTorch's `nn.Conv2d`).
@@ -85,22 +125,15 @@ impl Conv2d {
         bias: bool,
         device: &Device,
     ) -> Result<Conv2d> {
-        let g = opts.groups.max(1);
-        let weight = param(
-            &[out_channels, in_channels / g, kernel[0], kernel[1]],
-            DType::F32,
+        let (weight, bias) = conv_params(
+            "Conv2d",
+            in_channels,
+            out_channels,
+            opts.groups,
+            &kernel,
+            bias,
             device,
         )?;
-        init::kaiming_uniform_(&weight, libm::sqrt(5.0))?;
-        let bias = if bias {
-            let (fan_in, _) = init::fan_in_out(&weight)?;
-            let b = param(&[out_channels], DType::F32, device)?;
-            let bound = 1.0 / libm::sqrt(fan_in.max(1) as f64);
-            init::uniform_(&b, -bound, bound)?;
-            Some(b)
-        } else {
-            None
-        };
         Ok(Conv2d { weight, bias, opts })
     }
 }
@@ -112,6 +145,89 @@ impl Module for Conv2d {
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         super::weight_bias(Some(&self.weight), self.bias.as_ref())
+    }
+
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        visit_each(f, [Some(&mut self.weight), self.bias.as_mut()])
+    }
+}
+
+/// Stride, padding, dilation and groups of a 1-D convolution (PyTorch's defaults: 1, 0, 1, 1).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Conv1dOpts {
+    /// Step between windows.
+    pub stride: usize,
+    /// Implicit zero padding on both sides.
+    pub padding: usize,
+    /// Spacing between kernel taps.
+    pub dilation: usize,
+    /// Channel groups.
+    pub groups: usize,
+}
+
+impl Default for Conv1dOpts {
+    fn default() -> Self {
+        Conv1dOpts {
+            stride: 1,
+            padding: 0,
+            dilation: 1,
+            groups: 1,
+        }
+    }
+}
+
+/// 1-D convolution layer (PyTorch's `nn.Conv1d`): input `[N, C, L]` or `[C, L]`.
+pub struct Conv1d {
+    /// `[out, in / groups, k]`.
+    pub weight: Tensor,
+    /// `[out]`, if enabled.
+    pub bias: Option<Tensor>,
+    /// Stride, padding, dilation, groups.
+    pub opts: Conv1dOpts,
+}
+
+impl Conv1d {
+    /// A float32 layer on `device`, initialised like PyTorch's.
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: usize,
+        opts: Conv1dOpts,
+        bias: bool,
+        device: &Device,
+    ) -> Result<Conv1d> {
+        let (weight, bias) = conv_params(
+            "Conv1d",
+            in_channels,
+            out_channels,
+            opts.groups,
+            &[kernel_size],
+            bias,
+            device,
+        )?;
+        Ok(Conv1d { weight, bias, opts })
+    }
+}
+
+impl Module for Conv1d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let o = self.opts;
+        x.try_conv1d(
+            &self.weight,
+            self.bias.as_ref(),
+            o.stride,
+            o.padding,
+            o.dilation,
+            o.groups,
+        )
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        super::weight_bias(Some(&self.weight), self.bias.as_ref())
+    }
+
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        visit_each(f, [Some(&mut self.weight), self.bias.as_mut()])
     }
 }
 
@@ -269,6 +385,12 @@ impl Module for Sequential {
             v.extend(prefixed(&alloc::format!("{i}"), l.named_buffers()));
         }
         v
+    }
+
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        self.layers
+            .iter_mut()
+            .try_for_each(|l| l.visit_tensors_mut(f))
     }
 
     fn train(&mut self, mode: bool) {

@@ -24,10 +24,13 @@ pub use functional::{
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, CrossEntropyOptions, KLDivLoss, L1Loss, MSELoss,
     NLLLoss, SmoothL1Loss,
 };
-pub use layers::{Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential};
+pub use layers::{
+    Conv1d, Conv1dOpts, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential,
+};
 pub use norm::{BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm};
 pub use rnn::{RnnLayer, RnnOptions, GRU, LSTM};
 
+use crate::driver::Device;
 use crate::error::{shape_err, Error, Result};
 use crate::tensor::Tensor;
 use alloc::string::String;
@@ -44,6 +47,36 @@ pub trait Module {
     /// Buffers (non-trainable state such as running statistics) with their names.
     fn named_buffers(&self) -> Vec<(String, Tensor)> {
         Vec::new()
+    }
+
+    /// Calls `f` on every parameter and buffer field (children included), which may replace
+    /// the tensor; [`Module::to`] moves them this way. Modules without tensors keep the
+    /// default, which visits nothing.
+    fn visit_tensors_mut(&mut self, _f: &mut TensorVisitor<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Moves parameters and buffers to `device` (PyTorch's `module.to(device)`): each is
+    /// replaced by a copy there that keeps `requires_grad` and its `.grad()`. Optimizers
+    /// hold the old handles, so build them after moving, as in PyTorch.
+    fn to(&mut self, device: &Device) -> Result<()> {
+        self.visit_tensors_mut(&mut |t| move_tensor(t, device))?;
+        // A module whose visitor misses a field must not leave it behind silently.
+        match self
+            .state_dict()
+            .into_iter()
+            .find(|(_, t)| t.device() != device)
+        {
+            Some((k, t)) => Err(Error::Arg {
+                op: "Module::to",
+                msg: alloc::format!(
+                    "{k} is still on {} after moving to {device}: the module's \
+                     visit_tensors_mut does not visit it",
+                    t.device()
+                ),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Switches training mode (dropout, batch-norm statistics) for this module and children.
@@ -125,6 +158,39 @@ pub trait Module {
         }
         Ok(())
     }
+}
+
+/// What [`Module::visit_tensors_mut`] calls on each tensor field.
+pub type TensorVisitor<'a> = dyn FnMut(&mut Tensor) -> Result<()> + 'a;
+
+/// Visits the tensor fields that are present.
+pub(crate) fn visit_each<'a>(
+    f: &mut TensorVisitor<'_>,
+    fields: impl IntoIterator<Item = Option<&'a mut Tensor>>,
+) -> Result<()> {
+    for t in fields.into_iter().flatten() {
+        f(t)?;
+    }
+    Ok(())
+}
+
+/// Replaces `t` by a copy on `device` with the same `requires_grad` and gradient.
+fn move_tensor(t: &mut Tensor, device: &Device) -> Result<()> {
+    if t.device() == device {
+        return Ok(());
+    }
+    let _ng = crate::autograd::no_grad();
+    let moved = t.try_to_device(device)?;
+    let moved = if t.requires_grad() {
+        moved.try_requires_grad_(true)?
+    } else {
+        moved
+    };
+    if let Some(g) = t.grad() {
+        moved.set_grad(Some(g.try_to_device(device)?));
+    }
+    *t = moved;
+    Ok(())
 }
 
 /// Prefixes child names: `("weight", t)` under `"0"` becomes `("0.weight", t)`.

@@ -1,7 +1,7 @@
 //! Normalisation layers: [`BatchNorm1d`], [`BatchNorm2d`], [`LayerNorm`], [`GroupNorm`],
 //! composed from recorded primitives (so their gradients come from the primitives' rules).
 
-use super::Module;
+use super::{visit_each, Module, TensorVisitor};
 use crate::driver::Device;
 use crate::dtype::DType;
 use crate::error::{arg_err, dtype_err, shape_err, Result};
@@ -121,6 +121,11 @@ macro_rules! batch_norm {
                     v.push((String::from("num_batches_tracked"), n.clone()));
                 }
                 v
+            }
+
+            fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+                let stats = [self.running_mean.as_mut(), self.running_var.as_mut(), self.num_batches_tracked.as_mut()];
+                visit_each(f, [self.weight.as_mut(), self.bias.as_mut()].into_iter().chain(stats))
             }
 
             fn train(&mut self, mode: bool) {
@@ -313,6 +318,10 @@ impl Module for LayerNorm {
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         super::weight_bias(self.weight.as_ref(), self.bias.as_ref())
     }
+
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        visit_each(f, [self.weight.as_mut(), self.bias.as_mut()])
+    }
 }
 
 /// Normalises the trailing `normalized_shape` dims of `x`, then the elementwise affine.
@@ -474,5 +483,9 @@ impl Module for GroupNorm {
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
         super::weight_bias(self.weight.as_ref(), self.bias.as_ref())
+    }
+
+    fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+        visit_each(f, [self.weight.as_mut(), self.bias.as_mut()])
     }
 }

@@ -4,7 +4,7 @@
 //! `num_layers` stacked layers with optional dropout between them, optionally bidirectional
 //! (the reverse direction's parameters end in `_reverse`, as in PyTorch).
 
-use super::{init, Module};
+use super::{init, visit_each, Module, TensorVisitor};
 use crate::driver::Device;
 use crate::dtype::DType;
 use crate::error::{arg_err, dtype_err, shape_err, Result};
@@ -388,6 +388,12 @@ macro_rules! rnn_type {
 
             fn named_parameters(&self) -> Vec<(String, Tensor)> {
                 self.inner.named_parameters()
+            }
+
+            fn visit_tensors_mut(&mut self, f: &mut TensorVisitor<'_>) -> Result<()> {
+                self.inner.layers.iter_mut().try_for_each(|l| {
+                    visit_each(f, [Some(&mut l.weight_ih), Some(&mut l.weight_hh), l.bias_ih.as_mut(), l.bias_hh.as_mut()])
+                })
             }
 
             fn train(&mut self, mode: bool) {
