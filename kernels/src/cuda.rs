@@ -69,9 +69,16 @@ pub const RANDOM: Group = Group {
     options: &["--fmad=false"],
 };
 
+/// Fused ops over a row (`softmax_f32`, `log_softmax_bf16`, ...).
+pub const FUSED: Group = Group {
+    name: "fused",
+    source: include_str!("../cuda/fused.cu"),
+    options: &[],
+};
+
 /// Every group.
-pub const GROUPS: [Group; 8] = [
-    UNARY, BINARY, TERNARY, LAYOUT, REDUCE, INDEX, MATMUL, RANDOM,
+pub const GROUPS: [Group; 9] = [
+    UNARY, BINARY, TERNARY, LAYOUT, REDUCE, INDEX, MATMUL, RANDOM, FUSED,
 ];
 
 /// NVRTC options every group is compiled with (warning 186, "pointless comparison of

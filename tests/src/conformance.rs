@@ -2597,6 +2597,32 @@ fn tensor_cases() -> Vec<(&'static str, DType, TolClass, TensorFn)> {
         let x = tf(d, &[4, 7], 19)?.try_to_dtype(F64)?;
         Ok(vec![x.try_softmax(-1)?, x.try_log_softmax(0)?])
     });
+    // Rows longer than a GPU block, rows of one, and rows holding -inf and NaN: the shapes a
+    // driver's fused softmax kernel (one block or workgroup per row) must get right.
+    for (name, dt) in [
+        ("softmax/rows/f32", F32),
+        ("softmax/rows/f16", F16),
+        ("softmax/rows/bf16", BF16),
+        ("softmax/rows/f64", F64),
+    ] {
+        tc!(name, dt, Accumulate, |d| {
+            let wide = tf(d, &[3, 1000], 23)?
+                .try_mul_scalar(4.0)?
+                .try_to_dtype(dt)?;
+            let narrow = tf(d, &[16, 70], 24)?.try_to_dtype(dt)?;
+            let single = tf(d, &[5, 1], 25)?.try_to_dtype(dt)?;
+            let mut edge = vec![0.5f32, -1.0, 2.0, f32::NEG_INFINITY, 1.0, 0.0, -3.0, 4.0];
+            edge.extend([f32::NEG_INFINITY; 8]);
+            edge.extend([1.0, f32::NAN, 2.0, 3.0, 0.0, 0.0, 0.0, 0.0]);
+            let edge = Tensor::try_from_slice(&edge, [3, 8], d)?.try_to_dtype(dt)?;
+            let mut out = Vec::new();
+            for x in [&wide, &narrow, &single, &edge] {
+                out.push(x.try_softmax(-1)?);
+                out.push(x.try_log_softmax(-1)?);
+            }
+            Ok(out)
+        });
+    }
     tc!("reductions", F32, Accumulate, |d| {
         let x = tf(d, &[3, 4, 5], 20)?;
         Ok(vec![

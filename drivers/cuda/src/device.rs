@@ -660,8 +660,11 @@ impl Driver for CudaDriver {
         crate::ops::exec(&self.inner, op, ins, outs)
     }
 
-    fn fused(&self, _op: &FusedOp, _ins: &[View], _outs: &[View]) -> Option<Result<()>> {
-        None
+    fn fused(&self, op: &FusedOp, ins: &[View], outs: &[View]) -> Option<Result<()>> {
+        if let Err(e) = self.inner.bind() {
+            return Some(Err(e));
+        }
+        crate::ops::fused(&self.inner, op, ins, outs)
     }
 
     fn memory(&self) -> MemoryStats {

@@ -7,9 +7,10 @@ use crate::params::{
 };
 use cudarc::driver::result as cu;
 use half::{bf16, f16};
+use lantern::ops::FusedOp;
 use lantern::ops::{BinaryOp, Distribution, PrimOp, ReduceOp, ScanOp, UnaryOp};
 use lantern::{DType, Error, Layout, Result, Scalar, View};
-use lantern_kernels::cuda::{Group, BINARY, INDEX, LAYOUT, RANDOM, REDUCE, TERNARY, UNARY};
+use lantern_kernels::cuda::{Group, BINARY, FUSED, INDEX, LAYOUT, RANDOM, REDUCE, TERNARY, UNARY};
 use std::ffi::c_void;
 
 fn unsupported(inner: &Inner, op: &'static str, dt: DType) -> Error {
@@ -863,6 +864,64 @@ fn random(inner: &Inner, dist: Distribution, seed: u64, offset: u64, y: &View) -
     inner.launch(f, (inner.blocks(n as u64), 1, 1), (256, 1, 1), &mut args)
 }
 
+/// `struct Rows` in `fused.cu`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct Rows {
+    rows: u64,
+    cols: u64,
+}
+
+/// Floating dtypes the fused kernels are built for.
+const FUSED_DTYPES: [DType; 4] = [DType::F32, DType::F64, DType::F16, DType::BF16];
+
+/// One kernel for softmax and log-softmax over the last axis of a contiguous tensor; `None`
+/// (core's composed default) for every other fused op, dtype or layout.
+pub(crate) fn fused(
+    inner: &Inner,
+    op: &FusedOp,
+    ins: &[View],
+    outs: &[View],
+) -> Option<Result<()>> {
+    let name = match op {
+        FusedOp::Softmax => "softmax",
+        FusedOp::LogSoftmax => "log_softmax",
+        _ => return None,
+    };
+    let ([x], [y]) = (ins, outs) else {
+        return None;
+    };
+    let contiguous = |v: &View| v.layout.is_contiguous() && v.layout.rank() > 0;
+    if !FUSED_DTYPES.contains(&x.dtype)
+        || y.dtype != x.dtype
+        || x.layout.shape != y.layout.shape
+        || !contiguous(x)
+        || !contiguous(y)
+    {
+        return None;
+    }
+    Some((|| {
+        let cols = *x.layout.dims().last().unwrap_or(&1);
+        let rows = x.layout.numel() / cols.max(1);
+        let [mut py, mut px] = inner.resolve(name, [y, x])?;
+        if rows == 0 || cols == 0 {
+            return Ok(());
+        }
+        let mut p = Rows {
+            rows: rows as u64,
+            cols: cols as u64,
+        };
+        let f = inner.func(&FUSED, key(&FUSED, name, x.dtype))?;
+        let grid = rows.min(65_535) as u32;
+        let mut args = [
+            &mut p as *mut Rows as *mut c_void,
+            &mut py as *mut u64 as *mut c_void,
+            &mut px as *mut u64 as *mut c_void,
+        ];
+        inner.launch(f, (grid, 1, 1), (256, 1, 1), &mut args)
+    })())
+}
+
 /// Every kernel the driver may launch, as `(group, name)`: the NVRTC check compares it with
 /// the entry points each source defines.
 pub(crate) fn kernel_names() -> Vec<(&'static str, String)> {
@@ -899,6 +958,11 @@ pub(crate) fn kernel_names() -> Vec<(&'static str, String)> {
         v.push((lantern_kernels::cuda::MATMUL.name, format!("matmul_{s}")));
         for k in ["uniform", "normal", "bernoulli"] {
             v.push((RANDOM.name, format!("{k}_{s}")));
+        }
+        if FUSED_DTYPES.contains(&dt) {
+            for k in ["softmax", "log_softmax"] {
+                v.push((FUSED.name, format!("{k}_{s}")));
+            }
         }
     }
     v
