@@ -84,11 +84,13 @@ pub enum Group {
     Scan,
     /// Philox uniform, normal, bernoulli.
     Random,
+    /// Fused ops over a row (softmax, log-softmax), float dtypes only.
+    Fused,
 }
 
 impl Group {
     /// Every group.
-    pub const ALL: [Group; 9] = [
+    pub const ALL: [Group; 10] = [
         Group::Layout,
         Group::Unary,
         Group::Binary,
@@ -98,6 +100,7 @@ impl Group {
         Group::Index,
         Group::Scan,
         Group::Random,
+        Group::Fused,
     ];
 
     /// The file stem.
@@ -112,6 +115,7 @@ impl Group {
             Group::Index => "index",
             Group::Scan => "scan",
             Group::Random => "random",
+            Group::Fused => "fused",
         }
     }
 
@@ -127,6 +131,7 @@ impl Group {
             Group::Index => INDEX,
             Group::Scan => SCAN,
             Group::Random => RANDOM,
+            Group::Fused => FUSED,
         }
     }
 }
@@ -151,6 +156,8 @@ pub const INDEX: &str = include_str!("../wgsl/index.wgsl");
 pub const SCAN: &str = include_str!("../wgsl/scan.wgsl");
 /// `wgsl/random.wgsl`.
 pub const RANDOM: &str = include_str!("../wgsl/random.wgsl");
+/// `wgsl/fused.wgsl`.
+pub const FUSED: &str = include_str!("../wgsl/fused.wgsl");
 
 /// Element types the WGSL kernels handle (f64 has no WGSL type: drivers report it unsupported).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -345,6 +352,10 @@ impl Spec {
     /// uniform, normal, bernoulli: `[] -> [e]`.
     pub fn random(e: Elem) -> Spec {
         Spec::new(Group::Random, e, &[], &[e])
+    }
+    /// softmax, log-softmax over rows: `[e] -> [e]`, float `e` only.
+    pub fn fused(e: Elem) -> Spec {
+        Spec::new(Group::Fused, e, &[e], &[e])
     }
 
     /// The entry point of `op` in this module: `{op}_{dtype}`.
@@ -616,6 +627,9 @@ pub fn all_specs() -> Vec<Spec> {
         }
         v.push(Spec::scan(e));
         v.push(Spec::random(e));
+        if e.is_float() {
+            v.push(Spec::fused(e));
+        }
     }
     let aliased: Vec<Spec> = v
         .iter()

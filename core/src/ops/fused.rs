@@ -25,3 +25,31 @@ pub enum FusedOp {
         eps: f64,
     },
 }
+
+/// A softmax or log-softmax a one-pass row kernel can run: `ins`/`outs` are one contiguous
+/// view each, of the same shape and one of `dtypes`, rank ≥ 1. Returns the kernel's name
+/// (`softmax`, `log_softmax`) and the two views; `None` sends the op to the composed default.
+pub fn softmax_rows<'a>(
+    op: &FusedOp,
+    ins: &'a [crate::driver::View],
+    outs: &'a [crate::driver::View],
+    dtypes: &[crate::DType],
+) -> Option<(
+    &'static str,
+    &'a crate::driver::View,
+    &'a crate::driver::View,
+)> {
+    let name = match op {
+        FusedOp::Softmax => "softmax",
+        FusedOp::LogSoftmax => "log_softmax",
+        _ => return None,
+    };
+    let ([x], [y]) = (ins, outs) else {
+        return None;
+    };
+    let fits = |v: &crate::driver::View| {
+        v.layout.is_contiguous() && v.layout.rank() > 0 && dtypes.contains(&v.dtype)
+    };
+    (fits(x) && fits(y) && x.dtype == y.dtype && x.layout.shape == y.layout.shape)
+        .then_some((name, x, y))
+}

@@ -883,23 +883,7 @@ pub(crate) fn fused(
     ins: &[View],
     outs: &[View],
 ) -> Option<Result<()>> {
-    let name = match op {
-        FusedOp::Softmax => "softmax",
-        FusedOp::LogSoftmax => "log_softmax",
-        _ => return None,
-    };
-    let ([x], [y]) = (ins, outs) else {
-        return None;
-    };
-    let contiguous = |v: &View| v.layout.is_contiguous() && v.layout.rank() > 0;
-    if !FUSED_DTYPES.contains(&x.dtype)
-        || y.dtype != x.dtype
-        || x.layout.shape != y.layout.shape
-        || !contiguous(x)
-        || !contiguous(y)
-    {
-        return None;
-    }
+    let (name, x, y) = lantern::ops::softmax_rows(op, ins, outs, &FUSED_DTYPES)?;
     Some((|| {
         let cols = *x.layout.dims().last().unwrap_or(&1);
         let rows = x.layout.numel() / cols.max(1);

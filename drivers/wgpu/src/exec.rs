@@ -3,7 +3,7 @@
 
 use crate::{State, WgpuDriver, BATCH_WORDS};
 use lantern::driver::View;
-use lantern::ops::{BinaryOp, Distribution, PrimOp, ReduceOp, ScanOp, UnaryOp};
+use lantern::ops::{BinaryOp, Distribution, FusedOp, PrimOp, ReduceOp, ScanOp, UnaryOp};
 use lantern::{DType, Error, Layout, Result, Scalar};
 use lantern_kernels::wgsl::{err, Elem, Spec, HEADER_WORDS, MATMUL_TILE, PARAMS_WORDS, WORKGROUP};
 use std::num::NonZeroU64;
@@ -543,6 +543,35 @@ impl WgpuDriver {
                 self.random(st, *dist, *seed, *offset, &y)
             }
         }
+    }
+
+    /// Softmax and log-softmax over the last axis of contiguous float views in one kernel;
+    /// `None` (core's composed default) for other fused ops, dtypes or layouts.
+    pub(crate) fn fused_locked(
+        &self,
+        st: &mut State,
+        op: &FusedOp,
+        ins: &[View],
+        outs: &[View],
+    ) -> Option<Result<()>> {
+        let (name, x, y) =
+            lantern::ops::softmax_rows(op, ins, outs, &[DType::F32, DType::F16, DType::BF16])?;
+        Some((|| {
+            let (x, y) = (self.resolve(st, name, x)?, self.resolve(st, name, y)?);
+            let cols = *x.layout.dims().last().unwrap_or(&1);
+            let rows = x.layout.numel() / cols.max(1);
+            if rows == 0 || cols == 0 {
+                return Ok(());
+            }
+            let mut p = vec![0u32; HEADER_WORDS];
+            p[0] = u(name, rows)?;
+            p[1] = u(name, cols)?;
+            p[2] = u(name, x.layout.offset)?;
+            p[3] = u(name, y.layout.offset)?;
+            let spec = Self::alias(Spec::fused(x.elem), &[&x], &y);
+            let g = self.groups_per_item(name, rows)?;
+            self.dispatch(st, &spec, name, &p, &[&x.buffer, &y.buffer], g)
+        })())
     }
 
     fn reduce(&self, st: &mut State, op: ReduceOp, axes: &[usize], x: &Arg, y: &Arg) -> Result<()> {

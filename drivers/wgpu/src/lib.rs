@@ -457,8 +457,9 @@ impl Driver for WgpuDriver {
         self.exec_locked(&mut st, op, ins, outs)
     }
 
-    fn fused(&self, _op: &FusedOp, _ins: &[View], _outs: &[View]) -> Option<Result<()>> {
-        None
+    fn fused(&self, op: &FusedOp, ins: &[View], outs: &[View]) -> Option<Result<()>> {
+        let mut st = lock(&self.state);
+        self.fused_locked(&mut st, op, ins, outs)
     }
 
     fn memory(&self) -> MemoryStats {

@@ -200,3 +200,36 @@ fn int64_beyond_32_bits_is_a_deferred_error() {
     let r = run_on(&*own, &PrimOp::Copy, &[&a], &a).unwrap();
     assert_eq!(decode(DType::I64, &r), vec![1.0, (1u64 << 40) as f64]);
 }
+
+#[test]
+fn softmax_and_log_softmax_are_one_fused_dispatch_each() {
+    let shared = gpu_or_skip!();
+    let g = common::own_driver(&shared);
+    let dev = device(&g);
+    let vals: Vec<f32> = (0..600).map(|i| (i as f32 * 0.37).sin() * 5.0).collect();
+    let x = Tensor::from_slice(&vals, [2, 300], &dev);
+    let cpu = Tensor::from_slice(&vals, [2, 300], &Device::cpu());
+    for log in [false, true] {
+        let (d0, _) = g.counters();
+        let y = if log {
+            x.try_log_softmax(-1)
+        } else {
+            x.try_softmax(-1)
+        }
+        .unwrap();
+        let (d1, _) = g.counters();
+        assert_eq!(d1 - d0, 1, "log {log}: {} dispatches", d1 - d0);
+        let want = if log {
+            cpu.try_log_softmax(-1)
+        } else {
+            cpu.try_softmax(-1)
+        }
+        .unwrap();
+        for (a, b) in y.to_vec::<f32>().iter().zip(want.to_vec::<f32>()) {
+            assert!(
+                (a - b).abs() <= 1e-6 + 1e-5 * b.abs(),
+                "log {log}: {a} vs {b}"
+            );
+        }
+    }
+}
