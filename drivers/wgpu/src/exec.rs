@@ -290,6 +290,9 @@ impl WgpuDriver {
         bufs: &[&wgpu::Buffer],
         groups: [u32; 3],
     ) -> Result<()> {
+        if spec.aliased && self.snapshot_aliased {
+            return self.dispatch_snapshot(st, spec, op, params, bufs, groups);
+        }
         let pipeline = self.pipeline(st, spec, op)?;
         let align = (self.limits.min_uniform_buffer_offset_alignment as usize / 4).max(1);
         if params.len() > PARAMS_WORDS {
@@ -356,6 +359,49 @@ impl WgpuDriver {
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         st.dispatches += 1;
         Ok(())
+    }
+
+    /// [`Self::dispatch`] with every input that shares an output's buffer read from a copy
+    /// of that buffer (taken from the pool, returned after encoding: later work on it is
+    /// encoded after this dispatch), so no buffer is bound twice.
+    fn dispatch_snapshot(
+        &self,
+        st: &mut State,
+        spec: &Spec,
+        op: &'static str,
+        params: &[u32],
+        bufs: &[&wgpu::Buffer],
+        groups: [u32; 3],
+    ) -> Result<()> {
+        let n_in = spec.inputs.len();
+        let mut bound: Vec<wgpu::Buffer> = bufs.iter().map(|b| (*b).clone()).collect();
+        let mut temps = Vec::new();
+        for i in 0..n_in {
+            if !bufs[n_in..].contains(&bufs[i]) {
+                continue;
+            }
+            // The same buffer twice among the inputs (`x.add_(&x)`) shares one snapshot.
+            if let Some(j) = (0..i).find(|&j| bufs[j] == bufs[i]) {
+                bound[i] = bound[j].clone();
+                continue;
+            }
+            let size = bufs[i].size();
+            let (tmp, class) = st
+                .pool
+                .acquire(size as usize, |c| self.raw_alloc(c), drop)?;
+            self.encoder(st)
+                .copy_buffer_to_buffer(bufs[i], 0, &tmp, 0, size);
+            bound[i] = tmp.clone();
+            temps.push((tmp, class));
+        }
+        let mut plain = spec.clone();
+        plain.aliased = false;
+        let refs: Vec<&wgpu::Buffer> = bound.iter().collect();
+        let r = self.dispatch(st, &plain, op, params, &refs, groups);
+        for (tmp, class) in temps {
+            st.pool.release(tmp, class);
+        }
+        r
     }
 
     /// Spec with `aliased` set when an input shares a buffer with an output.

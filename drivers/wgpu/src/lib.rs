@@ -53,6 +53,11 @@ pub struct Options {
     pub adapter_name: Option<String>,
     /// Ask for a fallback (software) adapter.
     pub force_fallback: bool,
+    /// Read an input that shares a buffer with the output (in-place ops) from a copy made
+    /// just before the dispatch. WebGPU forbids a buffer bound writable in one binding and
+    /// bound again in another of the same dispatch, so this is on in the browser; native
+    /// Vulkan, Metal and DX12 allow it and save the copy.
+    pub snapshot_aliased_inputs: bool,
 }
 
 impl Default for Options {
@@ -62,6 +67,7 @@ impl Default for Options {
             power: wgpu::PowerPreference::HighPerformance,
             adapter_name: None,
             force_fallback: false,
+            snapshot_aliased_inputs: cfg!(target_arch = "wasm32"),
         }
     }
 }
@@ -103,6 +109,8 @@ pub struct WgpuDriver {
     limits: wgpu::Limits,
     ordinal: u32,
     label: String,
+    /// [`Options::snapshot_aliased_inputs`].
+    snapshot_aliased: bool,
     /// The device error flag (one word, bits of `lantern_kernels::wgsl::err`).
     err_buf: wgpu::Buffer,
     /// wgpu errors that no error scope caught (validation, device loss), reported deferred.
@@ -236,6 +244,7 @@ impl WgpuDriver {
             limits,
             ordinal,
             label,
+            snapshot_aliased: opts.snapshot_aliased_inputs,
             err_buf,
             uncaptured,
         })

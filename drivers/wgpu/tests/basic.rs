@@ -233,3 +233,41 @@ fn softmax_and_log_softmax_are_one_fused_dispatch_each() {
         }
     }
 }
+
+/// What the browser build does by default (WebGPU rejects a buffer bound twice when one
+/// binding is writable): in-place ops read their aliased input from a snapshot copy.
+#[test]
+fn in_place_ops_read_a_snapshot_of_an_aliased_input() {
+    let shared = gpu_or_skip!();
+    let info = shared.adapter_info();
+    let own = std::sync::Arc::new(
+        lantern_wgpu::WgpuDriver::new(&lantern_wgpu::Options {
+            adapter_name: Some(info.name.clone()),
+            backends: info.backend.into(),
+            snapshot_aliased_inputs: true,
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    let dev = device(&own);
+    let x = Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0], [4], &dev);
+    let before = dev.memory();
+    x.try_add_(&x).unwrap();
+    let after = dev.memory();
+    // One snapshot taken from the pool and given back at once.
+    assert_eq!(after.requests, before.requests + 1);
+    assert_eq!(after.in_use, before.in_use);
+    x.try_mul_scalar_(3.0).unwrap();
+    // Overlapping views of one buffer: the source is read as it was before the write.
+    x.try_narrow(0, 1, 3)
+        .unwrap()
+        .try_copy_(&x.try_narrow(0, 0, 3).unwrap())
+        .unwrap();
+    assert_eq!(x.to_vec::<f32>(), vec![6.0, 6.0, 12.0, 18.0]);
+    // An SGD step updates its parameter in place.
+    let p = Tensor::from_slice(&[1.0f32, -2.0], [2], &dev).requires_grad_(true);
+    let mut opt = lantern::optim::Sgd::new(vec![p.clone()], 0.25);
+    p.mul(&p).sum(None, false).backward();
+    lantern::optim::Optimizer::step(&mut opt).unwrap();
+    assert_eq!(p.to_vec::<f32>(), vec![0.5, -1.0]);
+}
