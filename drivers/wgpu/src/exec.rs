@@ -291,7 +291,13 @@ impl WgpuDriver {
         groups: [u32; 3],
     ) -> Result<()> {
         if spec.aliased && self.snapshot_aliased {
-            return self.dispatch_snapshot(st, spec, op, params, bufs, groups);
+            let (plain, bound, temps) = self.snapshot_inputs(st, spec, bufs)?;
+            let refs: Vec<&wgpu::Buffer> = bound.iter().collect();
+            let r = self.dispatch(st, &plain, op, params, &refs, groups);
+            for (tmp, class) in temps {
+                st.pool.release(tmp, class);
+            }
+            return r;
         }
         let pipeline = self.pipeline(st, spec, op)?;
         let align = (self.limits.min_uniform_buffer_offset_alignment as usize / 4).max(1);
@@ -361,18 +367,17 @@ impl WgpuDriver {
         Ok(())
     }
 
-    /// [`Self::dispatch`] with every input that shares an output's buffer read from a copy
-    /// of that buffer (taken from the pool, returned after encoding: later work on it is
-    /// encoded after this dispatch), so no buffer is bound twice.
-    fn dispatch_snapshot(
+    /// The bindings of an aliased dispatch with every input that shares an output's buffer
+    /// replaced by a copy of that buffer, the spec without aliasing, and the copies (taken
+    /// from the pool; the caller returns them after encoding, as later work on them is
+    /// encoded after the dispatch).
+    #[allow(clippy::type_complexity)]
+    fn snapshot_inputs(
         &self,
         st: &mut State,
         spec: &Spec,
-        op: &'static str,
-        params: &[u32],
         bufs: &[&wgpu::Buffer],
-        groups: [u32; 3],
-    ) -> Result<()> {
+    ) -> Result<(Spec, Vec<wgpu::Buffer>, Vec<(wgpu::Buffer, usize)>)> {
         let n_in = spec.inputs.len();
         let mut bound: Vec<wgpu::Buffer> = bufs.iter().map(|b| (*b).clone()).collect();
         let mut temps = Vec::new();
@@ -386,9 +391,15 @@ impl WgpuDriver {
                 continue;
             }
             let size = bufs[i].size();
-            let (tmp, class) = st
-                .pool
-                .acquire(size as usize, |c| self.raw_alloc(c), drop)?;
+            let (tmp, class) = match st.pool.acquire(size as usize, |c| self.raw_alloc(c), drop) {
+                Ok(t) => t,
+                Err(e) => {
+                    for (t, c) in temps {
+                        st.pool.release(t, c);
+                    }
+                    return Err(e);
+                }
+            };
             self.encoder(st)
                 .copy_buffer_to_buffer(bufs[i], 0, &tmp, 0, size);
             bound[i] = tmp.clone();
@@ -396,12 +407,7 @@ impl WgpuDriver {
         }
         let mut plain = spec.clone();
         plain.aliased = false;
-        let refs: Vec<&wgpu::Buffer> = bound.iter().collect();
-        let r = self.dispatch(st, &plain, op, params, &refs, groups);
-        for (tmp, class) in temps {
-            st.pool.release(tmp, class);
-        }
-        r
+        Ok((plain, bound, temps))
     }
 
     /// Spec with `aliased` set when an input shares a buffer with an output.
