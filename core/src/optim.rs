@@ -12,7 +12,7 @@ use crate::autograd::no_grad;
 use crate::driver::Device;
 use crate::dtype::DType;
 use crate::error::{arg_err, shape_err, Result};
-use crate::ops::BinaryOp;
+use crate::ops::{AdamStep, BinaryOp, FusedOp, SgdStep};
 use crate::tensor::{NormOrd, Tensor};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -189,6 +189,33 @@ fn addcdiv_(a: &Tensor, t1: &Tensor, t2: &Tensor, v: f64) -> Result<()> {
     Ok(())
 }
 
+/// Runs a fused update on the parameter's driver when it has one for `op` and every tensor
+/// is contiguous with the parameter's dtype, shape and device; `outs` are written in place.
+/// `Ok(false)`: the driver declined, take the composed path.
+fn fused_update(op: &FusedOp, grad: &Tensor, outs: &[&Tensor]) -> Result<bool> {
+    let p = outs[0];
+    let fits = |t: &Tensor| {
+        t.is_contiguous()
+            && t.dtype() == p.dtype()
+            && t.dims() == p.dims()
+            && t.device() == p.device()
+    };
+    if !fits(grad) || !outs.iter().all(|t| fits(t)) {
+        return Ok(false);
+    }
+    let ov: Vec<_> = outs.iter().map(|t| t.as_view()).collect();
+    match p.device().driver().fused(op, &[grad.as_view()], &ov) {
+        None => Ok(false),
+        Some(r) => {
+            r?;
+            for t in outs {
+                t.storage().bump_version();
+            }
+            Ok(true)
+        }
+    }
+}
+
 /// `g + wd * p` (PyTorch's L2 weight decay, `grad.add(param, alpha=wd)`).
 fn decay(g: Tensor, p: &Tensor, wd: f64) -> Result<Tensor> {
     if wd == 0.0 {
@@ -279,6 +306,18 @@ impl Optimizer for Sgd {
         let _ng = no_grad();
         for (p, s) in self.params.iter().zip(self.slots.iter_mut()) {
             let Some(g) = p.grad() else { continue };
+            if let (Some(b), true) = (&s.bufs[0], self.momentum != 0.0) {
+                let op = FusedOp::SgdStep(SgdStep {
+                    lr: self.lr,
+                    momentum: self.momentum,
+                    dampening: self.dampening,
+                    weight_decay: self.weight_decay,
+                    nesterov: self.nesterov,
+                });
+                if fused_update(&op, &g, &[p, b])? {
+                    continue;
+                }
+            }
             let mut d = decay(g, p, self.weight_decay)?;
             if self.momentum != 0.0 {
                 match &s.bufs[0] {
@@ -364,16 +403,43 @@ impl Optimizer for Adam {
         for (p, s) in self.params.iter().zip(self.slots.iter_mut()) {
             let Some(mut g) = p.grad() else { continue };
             s.step += 1;
+            let t = s.step as f64;
+            let bc1 = 1.0 - libm::pow(b1, t);
+            let bc2_sqrt = libm::sqrt(1.0 - libm::pow(b2, t));
+            if s.bufs[0].is_none() {
+                s.bufs[0] = Some(p.try_zeros_like()?);
+                s.bufs[1] = Some(p.try_zeros_like()?);
+            }
+            if !self.amsgrad {
+                let op = FusedOp::AdamStep(AdamStep {
+                    decay_mul: if self.decoupled {
+                        1.0 - self.lr * self.weight_decay
+                    } else {
+                        1.0
+                    },
+                    l2: if self.decoupled {
+                        0.0
+                    } else {
+                        self.weight_decay
+                    },
+                    one_minus_beta1: 1.0 - b1,
+                    beta2: b2,
+                    one_minus_beta2: 1.0 - b2,
+                    bias2_sqrt: bc2_sqrt,
+                    eps: self.eps,
+                    neg_step_size: -self.lr / bc1,
+                });
+                let (m, v) = (buf(s, 0, "Adam")?, buf(s, 1, "Adam")?);
+                if fused_update(&op, &g, &[p, m, v])? {
+                    continue;
+                }
+            }
             if self.weight_decay != 0.0 {
                 if self.decoupled {
                     p.try_mul_scalar_(1.0 - self.lr * self.weight_decay)?;
                 } else {
                     g = decay(g, p, self.weight_decay)?;
                 }
-            }
-            if s.bufs[0].is_none() {
-                s.bufs[0] = Some(p.try_zeros_like()?);
-                s.bufs[1] = Some(p.try_zeros_like()?);
             }
             if self.amsgrad && s.bufs[2].is_none() {
                 s.bufs[2] = Some(p.try_zeros_like()?);
@@ -382,9 +448,6 @@ impl Optimizer for Adam {
             lerp_(m, &g, 1.0 - b1)?;
             v.try_mul_scalar_(b2)?;
             addcmul_(v, &g, &g, 1.0 - b2)?;
-            let t = s.step as f64;
-            let bc1 = 1.0 - libm::pow(b1, t);
-            let bc2_sqrt = libm::sqrt(1.0 - libm::pow(b2, t));
             let step_size = self.lr / bc1;
             let second = if self.amsgrad {
                 let mx = buf(s, 2, "Adam")?;

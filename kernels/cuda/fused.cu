@@ -4,6 +4,10 @@
 //   softmax_{dtype}(Rows p, T* y, const T* x)       y = exp(x - max) / sum(exp(x - max))
 //   log_softmax_{dtype}(Rows p, T* y, const T* x)   y = (x - max) - log(sum(exp(x - max)))
 // f16/bf16 compute in f32 and round once at the end (the composed default rounds each step).
+//   adam_step_{dtype}(Adam q, T* p, const T* g, T* m, T* v)   one Adam/AdamW step in place
+//   sgd_step_{dtype}(Sgd q, T* p, const T* g, T* b)           one momentum SGD step in place
+// The optimizer kernels evaluate lantern::optim's composed update in its order, each scalar
+// rounded to the compute type as the composed ops round their wrapped scalars.
 
 struct Rows {
   u64 rows;
@@ -62,12 +66,61 @@ template <typename T, bool LOG> __device__ __forceinline__ void softmax_run(cons
   }
 }
 
+struct Adam {
+  u64 n;
+  double decay_mul, l2, one_minus_b1, b2, one_minus_b2, bias2_sqrt, eps, neg_step_size;
+};
+
+template <typename T> __device__ __forceinline__ void adam_run(const Adam& q, T* p, const T* g, T* m, T* v) {
+  typedef typename Cv<T>::C C;
+  LT_GRID_LOOP(i, q.n) {
+    C pi = Cv<T>::in(p[i]);
+    C gi = Cv<T>::in(g[i]);
+    if (q.decay_mul != 1.0) pi = pi * (C)q.decay_mul;
+    if (q.l2 != 0.0) gi = gi + pi * (C)q.l2;
+    C mi = Cv<T>::in(m[i]);
+    mi = mi + (gi - mi) * (C)q.one_minus_b1;
+    C vi = Cv<T>::in(v[i]) * (C)q.b2;
+    vi = vi + (gi * (C)q.one_minus_b2) * gi;
+    const C denom = m_sqrt(vi) / (C)q.bias2_sqrt + (C)q.eps;
+    pi = pi + (mi * (C)q.neg_step_size) / denom;
+    p[i] = Cv<T>::out(pi);
+    m[i] = Cv<T>::out(mi);
+    v[i] = Cv<T>::out(vi);
+  }
+}
+
+struct Sgd {
+  u64 n;
+  double lr, momentum, dampening, weight_decay;
+  int nesterov;
+};
+
+template <typename T> __device__ __forceinline__ void sgd_run(const Sgd& q, T* p, const T* g, T* b) {
+  typedef typename Cv<T>::C C;
+  LT_GRID_LOOP(i, q.n) {
+    const C pi = Cv<T>::in(p[i]);
+    C d = Cv<T>::in(g[i]);
+    if (q.weight_decay != 0.0) d = d + pi * (C)q.weight_decay;
+    const C bi = Cv<T>::in(b[i]) * (C)q.momentum + d * (C)(1.0 - q.dampening);
+    d = q.nesterov ? d + bi * (C)q.momentum : bi;
+    p[i] = Cv<T>::out(pi + d * (C)(-q.lr));
+    b[i] = Cv<T>::out(bi);
+  }
+}
+
 #define FUSED_ALL(T)                                                                       \
   extern "C" __global__ void softmax_##T(const Rows p, T* y, const T* x) {                 \
     softmax_run<T, false>(p, y, x);                                                        \
   }                                                                                        \
   extern "C" __global__ void log_softmax_##T(const Rows p, T* y, const T* x) {             \
     softmax_run<T, true>(p, y, x);                                                         \
+  }                                                                                        \
+  extern "C" __global__ void adam_step_##T(const Adam q, T* p, const T* g, T* m, T* v) {   \
+    adam_run<T>(q, p, g, m, v);                                                            \
+  }                                                                                        \
+  extern "C" __global__ void sgd_step_##T(const Sgd q, T* p, const T* g, T* b) {           \
+    sgd_run<T>(q, p, g, b);                                                                \
   }
 
 #if LT_FOR(LT_F32)

@@ -86,11 +86,13 @@ pub enum Group {
     Random,
     /// Fused ops over a row (softmax, log-softmax), float dtypes only.
     Fused,
+    /// In-place optimizer updates (Adam, SGD), f32 only.
+    Optim,
 }
 
 impl Group {
     /// Every group.
-    pub const ALL: [Group; 10] = [
+    pub const ALL: [Group; 11] = [
         Group::Layout,
         Group::Unary,
         Group::Binary,
@@ -101,6 +103,7 @@ impl Group {
         Group::Scan,
         Group::Random,
         Group::Fused,
+        Group::Optim,
     ];
 
     /// The file stem.
@@ -116,6 +119,7 @@ impl Group {
             Group::Scan => "scan",
             Group::Random => "random",
             Group::Fused => "fused",
+            Group::Optim => "optim",
         }
     }
 
@@ -132,6 +136,7 @@ impl Group {
             Group::Scan => SCAN,
             Group::Random => RANDOM,
             Group::Fused => FUSED,
+            Group::Optim => OPTIM,
         }
     }
 }
@@ -158,6 +163,8 @@ pub const SCAN: &str = include_str!("../wgsl/scan.wgsl");
 pub const RANDOM: &str = include_str!("../wgsl/random.wgsl");
 /// `wgsl/fused.wgsl`.
 pub const FUSED: &str = include_str!("../wgsl/fused.wgsl");
+/// `wgsl/optim.wgsl`.
+pub const OPTIM: &str = include_str!("../wgsl/optim.wgsl");
 
 /// Element types the WGSL kernels handle (f64 has no WGSL type: drivers report it unsupported).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -356,6 +363,14 @@ impl Spec {
     /// softmax, log-softmax over rows: `[e] -> [e]`, float `e` only.
     pub fn fused(e: Elem) -> Spec {
         Spec::new(Group::Fused, e, &[e], &[e])
+    }
+    /// One Adam step in place: `[grad] -> [param, exp_avg, exp_avg_sq]`, each read and written.
+    pub fn adam(e: Elem) -> Spec {
+        Spec::new(Group::Optim, e, &[e], &[e, e, e]).flag("adam")
+    }
+    /// One momentum SGD step in place: `[grad] -> [param, momentum_buffer]`.
+    pub fn sgd(e: Elem) -> Spec {
+        Spec::new(Group::Optim, e, &[e], &[e, e])
     }
 
     /// The entry point of `op` in this module: `{op}_{dtype}`.
@@ -629,6 +644,10 @@ pub fn all_specs() -> Vec<Spec> {
         v.push(Spec::random(e));
         if e.is_float() {
             v.push(Spec::fused(e));
+        }
+        if e == Elem::F32 {
+            v.push(Spec::adam(e));
+            v.push(Spec::sgd(e));
         }
     }
     let aliased: Vec<Spec> = v

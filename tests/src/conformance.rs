@@ -2623,6 +2623,39 @@ fn tensor_cases() -> Vec<(&'static str, DType, TolClass, TensorFn)> {
             Ok(out)
         });
     }
+    // Optimizer updates, which a driver may run as one fused kernel per parameter.
+    tc!("optim/adam-adamw-sgd", F32, Accumulate, |d| {
+        use lantern::optim::{Adam, Optimizer, Sgd};
+        let params: Vec<Tensor> = (0..4)
+            .map(|k| Ok(tf(d, &[37, 5], 31 + k)?.requires_grad_(true)))
+            .collect::<lantern::Result<_>>()?;
+        let w = tf(d, &[37, 5], 40)?;
+        let mut adamw = Adam::adamw(vec![params[0].clone()], 0.01);
+        let mut adam = Adam::new(vec![params[1].clone()], 0.02);
+        adam.weight_decay = 0.1;
+        let mut sgd = Sgd::new(vec![params[2].clone()], 0.05).momentum(0.9);
+        sgd.nesterov = true;
+        sgd.weight_decay = 1e-3;
+        let mut damped = Sgd::new(vec![params[3].clone()], 0.05).momentum(0.8);
+        damped.dampening = 0.1;
+        let opts: [&mut dyn Optimizer; 4] = [&mut adamw, &mut adam, &mut sgd, &mut damped];
+        for o in opts {
+            for _ in 0..3 {
+                o.zero_grad();
+                let mut loss = Tensor::try_zeros([], F32, d)?;
+                for p in &params {
+                    loss = loss.try_add(
+                        &p.try_mul(&w)?
+                            .try_add(&p.try_mul(p)?)?
+                            .try_sum(None, false)?,
+                    )?;
+                }
+                loss.try_backward()?;
+                o.step()?;
+            }
+        }
+        Ok(params.iter().map(|p| p.detach()).collect())
+    });
     tc!("reductions", F32, Accumulate, |d| {
         let x = tf(d, &[3, 4, 5], 20)?;
         Ok(vec![

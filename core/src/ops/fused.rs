@@ -24,6 +24,49 @@ pub enum FusedOp {
         /// Epsilon added to the variance.
         eps: f64,
     },
+    /// ins `[grad]`, outs `[param, exp_avg, exp_avg_sq]` (read and updated in place; all four
+    /// contiguous, one dtype and shape): one Adam/AdamW step without AMSGrad, evaluated in
+    /// the composed default's order (`lantern::optim::Adam`).
+    AdamStep(AdamStep),
+    /// ins `[grad]`, outs `[param, momentum_buffer]` (read and updated in place): one SGD
+    /// step with an initialised momentum buffer, in the composed default's order.
+    SgdStep(SgdStep),
+}
+
+/// The scalars of [`FusedOp::AdamStep`], derived in f64 as the composed update derives them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamStep {
+    /// `1 - lr * weight_decay` for AdamW (the parameter is scaled first), else 1.
+    pub decay_mul: f64,
+    /// L2 weight decay added to the gradient (Adam), else 0.
+    pub l2: f64,
+    /// `1 - beta1`: `exp_avg += (grad - exp_avg) * (1 - beta1)`.
+    pub one_minus_beta1: f64,
+    /// `beta2`, then `exp_avg_sq += grad * (1 - beta2) * grad`.
+    pub beta2: f64,
+    /// `1 - beta2`.
+    pub one_minus_beta2: f64,
+    /// `sqrt(1 - beta2^step)`: `denom = sqrt(exp_avg_sq) / it + eps`.
+    pub bias2_sqrt: f64,
+    /// Denominator epsilon.
+    pub eps: f64,
+    /// `-lr / (1 - beta1^step)`: `param += exp_avg * it / denom`.
+    pub neg_step_size: f64,
+}
+
+/// The scalars of [`FusedOp::SgdStep`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SgdStep {
+    /// Learning rate.
+    pub lr: f64,
+    /// Momentum factor.
+    pub momentum: f64,
+    /// Dampening of the momentum.
+    pub dampening: f64,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f64,
+    /// Nesterov momentum.
+    pub nesterov: bool,
 }
 
 /// A softmax or log-softmax a one-pass row kernel can run: `ins`/`outs` are one contiguous

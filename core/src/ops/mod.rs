@@ -3,5 +3,5 @@
 pub mod fused;
 pub mod prim;
 
-pub use fused::{softmax_rows, FusedOp};
+pub use fused::{softmax_rows, AdamStep, FusedOp, SgdStep};
 pub use prim::{Axes, BinaryOp, Distribution, PrimOp, ReduceOp, ScanOp, UnaryOp};

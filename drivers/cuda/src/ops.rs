@@ -883,6 +883,9 @@ pub(crate) fn fused(
     ins: &[View],
     outs: &[View],
 ) -> Option<Result<()>> {
+    if matches!(op, FusedOp::AdamStep(_) | FusedOp::SgdStep(_)) {
+        return optim_step(inner, op, ins, outs);
+    }
     let (name, x, y) = lantern::ops::softmax_rows(op, ins, outs, &FUSED_DTYPES)?;
     Some((|| {
         let cols = *x.layout.dims().last().unwrap_or(&1);
@@ -903,6 +906,105 @@ pub(crate) fn fused(
             &mut px as *mut u64 as *mut c_void,
         ];
         inner.launch(f, (grid, 1, 1), (256, 1, 1), &mut args)
+    })())
+}
+
+/// `struct Adam` in `fused.cu`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct AdamParams {
+    n: u64,
+    decay_mul: f64,
+    l2: f64,
+    one_minus_b1: f64,
+    b2: f64,
+    one_minus_b2: f64,
+    bias2_sqrt: f64,
+    eps: f64,
+    neg_step_size: f64,
+}
+
+/// `struct Sgd` in `fused.cu`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct SgdParams {
+    n: u64,
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    weight_decay: f64,
+    nesterov: i32,
+}
+
+/// One optimizer update in one kernel: ins `[grad]`, outs `[param, state...]`, all
+/// contiguous views of one float dtype and shape (else `None`: the composed update).
+fn optim_step(inner: &Inner, op: &FusedOp, ins: &[View], outs: &[View]) -> Option<Result<()>> {
+    let [g] = ins else { return None };
+    let n = g.layout.numel();
+    let fits = |v: &View| {
+        v.layout.is_contiguous() && v.dtype == g.dtype && v.layout.shape == g.layout.shape
+    };
+    let adam = matches!(op, FusedOp::AdamStep(_));
+    let want = if adam { 3 } else { 2 };
+    if outs.len() != want || !FUSED_DTYPES.contains(&g.dtype) || !fits(g) || !outs.iter().all(fits)
+    {
+        return None;
+    }
+    let name = if adam { "adam_step" } else { "sgd_step" };
+    Some((|| {
+        // Device pointers of param, grad, and the state buffers (v unused by SGD).
+        let [mut pp, mut pg] = inner.resolve(name, [&outs[0], g])?;
+        let mut pm = inner.resolve(name, [&outs[1]])?[0];
+        let mut pv = if adam {
+            inner.resolve(name, [&outs[2]])?[0]
+        } else {
+            0
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        let f = inner.func(&FUSED, key(&FUSED, name, g.dtype))?;
+        let grid = (inner.blocks(n as u64), 1, 1);
+        let mut adam_q: AdamParams;
+        let mut sgd_q: SgdParams;
+        let q: *mut c_void = match op {
+            FusedOp::AdamStep(a) => {
+                adam_q = AdamParams {
+                    n: n as u64,
+                    decay_mul: a.decay_mul,
+                    l2: a.l2,
+                    one_minus_b1: a.one_minus_beta1,
+                    b2: a.beta2,
+                    one_minus_b2: a.one_minus_beta2,
+                    bias2_sqrt: a.bias2_sqrt,
+                    eps: a.eps,
+                    neg_step_size: a.neg_step_size,
+                };
+                &mut adam_q as *mut AdamParams as *mut c_void
+            }
+            FusedOp::SgdStep(o) => {
+                sgd_q = SgdParams {
+                    n: n as u64,
+                    lr: o.lr,
+                    momentum: o.momentum,
+                    dampening: o.dampening,
+                    weight_decay: o.weight_decay,
+                    nesterov: o.nesterov as i32,
+                };
+                &mut sgd_q as *mut SgdParams as *mut c_void
+            }
+            _ => return Ok(()),
+        };
+        // (params, param, grad, state...): the SGD kernel declares one state pointer and
+        // cuLaunchKernel reads only the parameters a kernel declares.
+        let mut args = [
+            q,
+            &mut pp as *mut u64 as *mut c_void,
+            &mut pg as *mut u64 as *mut c_void,
+            &mut pm as *mut u64 as *mut c_void,
+            &mut pv as *mut u64 as *mut c_void,
+        ];
+        inner.launch(f, grid, (256, 1, 1), &mut args)
     })())
 }
 
@@ -944,7 +1046,7 @@ pub(crate) fn kernel_names() -> Vec<(&'static str, String)> {
             v.push((RANDOM.name, format!("{k}_{s}")));
         }
         if FUSED_DTYPES.contains(&dt) {
-            for k in ["softmax", "log_softmax"] {
+            for k in ["softmax", "log_softmax", "adam_step", "sgd_step"] {
                 v.push((FUSED.name, format!("{k}_{s}")));
             }
         }

@@ -606,6 +606,9 @@ impl WgpuDriver {
         ins: &[View],
         outs: &[View],
     ) -> Option<Result<()>> {
+        if let (FusedOp::AdamStep(_) | FusedOp::SgdStep(_), [g]) = (op, ins) {
+            return self.optim_step(st, op, g, outs);
+        }
         let (name, x, y) =
             lantern::ops::softmax_rows(op, ins, outs, &[DType::F32, DType::F16, DType::BF16])?;
         Some((|| {
@@ -623,6 +626,73 @@ impl WgpuDriver {
             let spec = Self::alias(Spec::fused(x.elem), &[&x], &y);
             let g = self.groups_per_item(name, rows)?;
             self.dispatch(st, &spec, name, &p, &[&x.buffer, &y.buffer], g)
+        })())
+    }
+
+    /// One optimizer update in one dispatch: ins `[grad]`, outs `[param, state...]`, all
+    /// contiguous f32 views of one shape (else `None`: the composed update).
+    fn optim_step(
+        &self,
+        st: &mut State,
+        op: &FusedOp,
+        g: &View,
+        outs: &[View],
+    ) -> Option<Result<()>> {
+        let fits = |v: &View| {
+            v.layout.is_contiguous() && v.dtype == DType::F32 && v.layout.shape == g.layout.shape
+        };
+        let (name, spec, scalars): (&'static str, Spec, Vec<u32>) = match op {
+            FusedOp::AdamStep(a) => (
+                "adam_step",
+                Spec::adam(Elem::F32),
+                [
+                    a.decay_mul,
+                    a.l2,
+                    a.one_minus_beta1,
+                    a.beta2,
+                    a.one_minus_beta2,
+                    a.bias2_sqrt,
+                    a.eps,
+                    a.neg_step_size,
+                ]
+                .iter()
+                .map(|&x| (x as f32).to_bits())
+                .collect(),
+            ),
+            FusedOp::SgdStep(o) => (
+                "sgd_step",
+                Spec::sgd(Elem::F32),
+                [o.lr, o.momentum, 1.0 - o.dampening, o.weight_decay]
+                    .iter()
+                    .map(|&x| (x as f32).to_bits())
+                    .chain([o.nesterov as u32])
+                    .collect(),
+            ),
+            _ => return None,
+        };
+        if outs.len() != spec.outputs.len() || !fits(g) || !outs.iter().all(fits) {
+            return None;
+        }
+        Some((|| {
+            let g = self.resolve(st, name, g)?;
+            let outs: Vec<Arg> = outs
+                .iter()
+                .map(|v| self.resolve(st, name, v))
+                .collect::<Result<_>>()?;
+            let n = g.layout.numel();
+            if n == 0 {
+                return Ok(());
+            }
+            let mut p = vec![u(name, n)?, u(name, g.layout.offset)?];
+            for o in &outs {
+                p.push(u(name, o.layout.offset)?);
+            }
+            p.resize(5, 0);
+            p.extend(scalars);
+            let mut bufs = vec![&g.buffer];
+            bufs.extend(outs.iter().map(|o| &o.buffer));
+            let g1 = self.groups_1d(name, n)?;
+            self.dispatch(st, &spec, name, &p, &bufs, g1)
         })())
     }
 
