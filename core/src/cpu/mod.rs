@@ -4,6 +4,7 @@ mod elem;
 mod elementwise;
 mod index;
 mod matmul;
+mod optim;
 mod reduce;
 pub(crate) mod walk;
 
@@ -12,7 +13,7 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::mem::Pool;
-use crate::ops::PrimOp;
+use crate::ops::{FusedOp, PrimOp};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -321,6 +322,22 @@ impl Driver for CpuDriver {
         Ok(())
     }
 
+    fn fused(&self, op: &FusedOp, ins: &[View], outs: &[View]) -> Option<Result<()>> {
+        if let (FusedOp::AdamStep(_) | FusedOp::SgdStep(_), [g], 2..=3) = (op, ins, outs.len()) {
+            let mut a: [Option<Arg>; 1] = [None];
+            let mut o: [Option<Arg>; 3] = [None, None, None];
+            if let Err(e) = self
+                .resolve(op_name(op), core::slice::from_ref(g), &mut a)
+                .and_then(|_| self.resolve(op_name(op), outs, &mut o))
+            {
+                return Some(Err(e));
+            }
+            let o: Vec<&Arg> = o.iter().flatten().collect();
+            return optim::step(op, a[0].as_ref()?, &o);
+        }
+        None
+    }
+
     fn memory(&self) -> MemoryStats {
         self.state.lock().pool.stats()
     }
@@ -351,4 +368,12 @@ pub(crate) fn cpu_device() -> crate::Device {
         CPU.call_once(|| Arc::new(CpuDriver::with_ordinal(0)))
             .clone(),
     )
+}
+
+/// The name errors give a fused optimizer update.
+fn op_name(op: &FusedOp) -> &'static str {
+    match op {
+        FusedOp::AdamStep(_) => "adam_step",
+        _ => "sgd_step",
+    }
 }
