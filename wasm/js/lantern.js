@@ -16,11 +16,13 @@ const registry = typeof FinalizationRegistry === 'undefined'
   : new FinalizationRegistry((id) => w.free(id));
 
 const tidyScopes = [];
-// The implicit training-step scope. It starts at the first optimizer.step(): tensors made
-// before it (data, models) are never released by it. A tensor made during a step is released
-// at the end of the *next* step unless it is kept (t.keep(), parameters, leaves that require
-// grad, dataset tensors), so `await loss.item()` right after `optimizer.step()` still works
-// while memory stays flat across epochs.
+// The implicit training-step scope. It starts at an optimizer's first step(): tensors made
+// before it (data, models) are never released by it, and constructing an optimizer starts a
+// new run. A tensor made during a step is released at the end of the *next* step unless it is
+// kept (t.keep(), parameters, leaves that require grad, dataset tensors), so
+// `await loss.item()` right after `optimizer.step()` still works while memory stays flat
+// across epochs. The lists hold WeakRefs, so the GC can still collect (and the registry free)
+// what the scope has not released yet.
 const steps = { active: false, current: [], previous: [] };
 
 const RELEASED = {
@@ -36,7 +38,7 @@ function track(t) {
 
 function adopt(t) {
   if (tidyScopes.length) tidyScopes[tidyScopes.length - 1].push(t);
-  else if (steps.active) steps.current.push(t);
+  else if (steps.active) steps.current.push(new WeakRef(t));
 }
 
 function release(t, why) {
@@ -52,9 +54,19 @@ function endStep() {
     steps.active = true;
     return;
   }
-  for (const t of steps.previous) if (!t._kept) release(t, RELEASED.step);
+  for (const r of steps.previous) {
+    const t = r.deref();
+    if (t && !t._kept) release(t, RELEASED.step);
+  }
   steps.previous = steps.current;
   steps.current = [];
+}
+
+/** A new optimizer starts a new run: stop tracking the last one's tensors (the GC still can). */
+function restartSteps() {
+  steps.active = false;
+  steps.current = [];
+  steps.previous = [];
 }
 
 /** Runs `fn` and frees every tensor it made except those in its result (lt.tidy). */
@@ -157,6 +169,27 @@ const optTensor = (t, what) => (t == null ? undefined : tensorArg(t, what));
 const ids = (list, what = 'tensors') => Uint32Array.from(Array.from(list, (t, i) => tensorArg(t, `${what}[${i}]`)));
 const wrap = (id) => new Tensor(id);
 const wrapAll = (list) => Array.from(list, wrap);
+/** A dtype name for the bindings (always a string: they read string arguments as UTF-8). */
+const dt = (v, fallback = 'float32') => (v == null ? fallback : String(v));
+
+// Op helpers outside the class, so no JS caller can hand them a non-string op name (the
+// bindings' string arguments must be strings).
+const un = (t, op) => wrap(w.unary(t.id, op));
+function bin(t, other, op, reverse = false) {
+  if (other instanceof Tensor) return wrap(reverse ? w.binary(other.id, t.id, op) : w.binary(t.id, other.id, op));
+  return wrap(w.binaryScalar(t.id, num(other, `${op} operand`), op, reverse));
+}
+const red = (t, op, dim, keepdim) => wrap(w.reduce(t.id, op, optDims(dim), !!keepdim));
+function maxMin(t, op, dim, keepdim) {
+  if (dim instanceof Tensor) return bin(t, dim, op === 'max' ? 'maximum' : 'minimum');
+  const r = wrapAll(w.maxMin(t.id, op, dim == null ? undefined : dimArg(dim), !!keepdim));
+  return dim == null ? r[0] : r;
+}
+function inplace(t, o, op) {
+  if (o instanceof Tensor) w.inplace(t.id, o.id, op);
+  else w.inplaceScalar(t.id, num(o, 'operand'), op);
+  return t;
+}
 
 // ------------------------------------------------------------------------------ Tensor
 
@@ -244,7 +277,7 @@ export class Tensor {
     w.backward(this.id, optTensor(gradient, 'gradient'), !!retainGraph);
   }
   detach() {
-    return this._u('detach');
+    return un(this, 'detach');
   }
 
   // --- readback (never blocks: a promise, as the GPU readback is)
@@ -279,72 +312,60 @@ export class Tensor {
     console.log(this.toString());
   }
 
-  // --- helpers
-  _u(op) {
-    return wrap(w.unary(this.id, op));
-  }
-  _b(other, op, reverse = false) {
-    if (other instanceof Tensor) return wrap(reverse ? w.binary(other.id, this.id, op) : w.binary(this.id, other.id, op));
-    return wrap(w.binaryScalar(this.id, num(other, `${op} operand`), op, reverse));
-  }
-  _r(op, dim, keepdim) {
-    return wrap(w.reduce(this.id, op, optDims(dim), !!keepdim));
-  }
-
   // --- arithmetic and comparison (tensor or number, broadcasting)
-  add(o) { return this._b(o, 'add'); }
-  sub(o) { return this._b(o, 'sub'); }
-  rsub(o) { return this._b(o, 'sub', true); }
-  mul(o) { return this._b(o, 'mul'); }
-  div(o) { return this._b(o, 'div'); }
-  rdiv(o) { return this._b(o, 'div', true); }
-  pow(o) { return o instanceof Tensor ? this._b(o, 'pow') : wrap(w.unaryParam(this.id, 'powScalar', num(o, 'exponent'), 0)); }
-  remainder(o) { return this._b(o, 'remainder'); }
-  floorDivide(o) { return this._b(o, 'floorDivide'); }
-  maximum(o) { return this._b(o, 'maximum'); }
-  minimum(o) { return this._b(o, 'minimum'); }
-  eq(o) { return this._b(o, 'eq'); }
-  ne(o) { return this._b(o, 'ne'); }
-  lt(o) { return this._b(o, 'lt'); }
-  le(o) { return this._b(o, 'le'); }
-  gt(o) { return this._b(o, 'gt'); }
-  ge(o) { return this._b(o, 'ge'); }
-  logicalAnd(o) { return this._b(o, 'logicalAnd'); }
-  logicalOr(o) { return this._b(o, 'logicalOr'); }
-  logicalXor(o) { return this._b(o, 'logicalXor'); }
-  bitwiseAnd(o) { return this._b(o, 'bitwiseAnd'); }
-  bitwiseOr(o) { return this._b(o, 'bitwiseOr'); }
-  bitwiseXor(o) { return this._b(o, 'bitwiseXor'); }
+  add(o) { return bin(this, o, 'add'); }
+  sub(o) { return bin(this, o, 'sub'); }
+  rsub(o) { return bin(this, o, 'sub', true); }
+  mul(o) { return bin(this, o, 'mul'); }
+  div(o) { return bin(this, o, 'div'); }
+  rdiv(o) { return bin(this, o, 'div', true); }
+  pow(o) { return o instanceof Tensor ? bin(this, o, 'pow') : wrap(w.unaryParam(this.id, 'powScalar', num(o, 'exponent'), 0)); }
+  remainder(o) { return bin(this, o, 'remainder'); }
+  floorDivide(o) { return bin(this, o, 'floorDivide'); }
+  maximum(o) { return bin(this, o, 'maximum'); }
+  minimum(o) { return bin(this, o, 'minimum'); }
+  eq(o) { return bin(this, o, 'eq'); }
+  ne(o) { return bin(this, o, 'ne'); }
+  lt(o) { return bin(this, o, 'lt'); }
+  le(o) { return bin(this, o, 'le'); }
+  gt(o) { return bin(this, o, 'gt'); }
+  ge(o) { return bin(this, o, 'ge'); }
+  logicalAnd(o) { return bin(this, o, 'logicalAnd'); }
+  logicalOr(o) { return bin(this, o, 'logicalOr'); }
+  logicalXor(o) { return bin(this, o, 'logicalXor'); }
+  bitwiseAnd(o) { return bin(this, o, 'bitwiseAnd'); }
+  bitwiseOr(o) { return bin(this, o, 'bitwiseOr'); }
+  bitwiseXor(o) { return bin(this, o, 'bitwiseXor'); }
 
   // --- unary
-  neg() { return this._u('neg'); }
-  abs() { return this._u('abs'); }
-  sign() { return this._u('sign'); }
-  reciprocal() { return this._u('reciprocal'); }
-  sqrt() { return this._u('sqrt'); }
-  rsqrt() { return this._u('rsqrt'); }
-  square() { return this._u('square'); }
-  exp() { return this._u('exp'); }
-  exp2() { return this._u('exp2'); }
-  expm1() { return this._u('expm1'); }
-  log() { return this._u('log'); }
-  log2() { return this._u('log2'); }
-  log1p() { return this._u('log1p'); }
-  sin() { return this._u('sin'); }
-  cos() { return this._u('cos'); }
-  tanh() { return this._u('tanh'); }
-  erf() { return this._u('erf'); }
-  floor() { return this._u('floor'); }
-  ceil() { return this._u('ceil'); }
-  round() { return this._u('round'); }
-  trunc() { return this._u('trunc'); }
-  logicalNot() { return this._u('logicalNot'); }
-  sigmoid() { return this._u('sigmoid'); }
-  relu() { return this._u('relu'); }
-  silu() { return this._u('silu'); }
+  neg() { return un(this, 'neg'); }
+  abs() { return un(this, 'abs'); }
+  sign() { return un(this, 'sign'); }
+  reciprocal() { return un(this, 'reciprocal'); }
+  sqrt() { return un(this, 'sqrt'); }
+  rsqrt() { return un(this, 'rsqrt'); }
+  square() { return un(this, 'square'); }
+  exp() { return un(this, 'exp'); }
+  exp2() { return un(this, 'exp2'); }
+  expm1() { return un(this, 'expm1'); }
+  log() { return un(this, 'log'); }
+  log2() { return un(this, 'log2'); }
+  log1p() { return un(this, 'log1p'); }
+  sin() { return un(this, 'sin'); }
+  cos() { return un(this, 'cos'); }
+  tanh() { return un(this, 'tanh'); }
+  erf() { return un(this, 'erf'); }
+  floor() { return un(this, 'floor'); }
+  ceil() { return un(this, 'ceil'); }
+  round() { return un(this, 'round'); }
+  trunc() { return un(this, 'trunc'); }
+  logicalNot() { return un(this, 'logicalNot'); }
+  sigmoid() { return un(this, 'sigmoid'); }
+  relu() { return un(this, 'relu'); }
+  silu() { return un(this, 'silu'); }
   gelu({ approximate = 'none' } = {}) {
     if (approximate !== 'none' && approximate !== 'tanh') throw new TypeError(`gelu: approximate must be 'none' or 'tanh', got ${approximate}`);
-    return this._u(approximate === 'tanh' ? 'geluTanh' : 'gelu');
+    return un(this, approximate === 'tanh' ? 'geluTanh' : 'gelu');
   }
   leakyRelu(negativeSlope = 0.01) { return wrap(w.unaryParam(this.id, 'leakyRelu', num(negativeSlope, 'negativeSlope'), 0)); }
   softplus({ beta = 1, threshold = 20 } = {}) { return wrap(w.unaryParam(this.id, 'softplus', num(beta, 'beta'), num(threshold, 'threshold'))); }
@@ -352,12 +373,12 @@ export class Tensor {
     return wrap(w.clamp(this.id, min == null ? undefined : num(min, 'min'), max == null ? undefined : num(max, 'max')));
   }
   clip(min, max) { return this.clamp(min, max); }
-  contiguous() { return this._u('contiguous'); }
-  clone() { return this._u('clone'); }
-  zerosLike() { return this._u('zerosLike'); }
-  onesLike() { return this._u('onesLike'); }
+  contiguous() { return un(this, 'contiguous'); }
+  clone() { return un(this, 'clone'); }
+  zerosLike() { return un(this, 'zerosLike'); }
+  onesLike() { return un(this, 'onesLike'); }
   fullLike(v) { return wrap(w.unaryParam(this.id, 'fullLike', num(v, 'fill value'), 0)); }
-  bernoulli() { return this._u('bernoulli'); }
+  bernoulli() { return un(this, 'bernoulli'); }
   to(dtype) { return wrap(w.toDtype(this.id, String(dtype))); }
   float() { return this.to('float32'); }
   double() { return this.to('float64'); }
@@ -366,25 +387,20 @@ export class Tensor {
   bool() { return this.to('bool'); }
 
   // --- reductions (dim: a number, a list, or undefined for all)
-  sum(dim, { keepdim = false } = {}) { return this._r('sum', dim, keepdim); }
-  mean(dim, { keepdim = false } = {}) { return this._r('mean', dim, keepdim); }
-  prod(dim, { keepdim = false } = {}) { return this._r('prod', dim, keepdim); }
-  amax(dim, { keepdim = false } = {}) { return this._r('amax', dim, keepdim); }
-  amin(dim, { keepdim = false } = {}) { return this._r('amin', dim, keepdim); }
-  logsumexp(dim, { keepdim = false } = {}) { return this._r('logsumexp', dim, keepdim); }
+  sum(dim, { keepdim = false } = {}) { return red(this, 'sum', dim, keepdim); }
+  mean(dim, { keepdim = false } = {}) { return red(this, 'mean', dim, keepdim); }
+  prod(dim, { keepdim = false } = {}) { return red(this, 'prod', dim, keepdim); }
+  amax(dim, { keepdim = false } = {}) { return red(this, 'amax', dim, keepdim); }
+  amin(dim, { keepdim = false } = {}) { return red(this, 'amin', dim, keepdim); }
+  logsumexp(dim, { keepdim = false } = {}) { return red(this, 'logsumexp', dim, keepdim); }
   var(dim, { correction = 1, keepdim = false } = {}) { return wrap(w.moments(this.id, 'var', optDims(dim), num(correction, 'correction'), !!keepdim)); }
   std(dim, { correction = 1, keepdim = false } = {}) { return wrap(w.moments(this.id, 'std', optDims(dim), num(correction, 'correction'), !!keepdim)); }
   norm(ord = 2, dim, { keepdim = false } = {}) { return wrap(w.norm(this.id, num(ord, 'ord'), optDims(dim), !!keepdim)); }
   argmax(dim, { keepdim = false } = {}) { return wrap(w.argreduce(this.id, 'argmax', dim == null ? undefined : dimArg(dim), !!keepdim)); }
   argmin(dim, { keepdim = false } = {}) { return wrap(w.argreduce(this.id, 'argmin', dim == null ? undefined : dimArg(dim), !!keepdim)); }
   /** max() → 0-dim max; max(dim) → [values, indices]; max(tensor) → elementwise maximum. */
-  max(dim, { keepdim = false } = {}) { return this._mm('max', dim, keepdim); }
-  min(dim, { keepdim = false } = {}) { return this._mm('min', dim, keepdim); }
-  _mm(op, dim, keepdim) {
-    if (dim instanceof Tensor) return this._b(dim, op === 'max' ? 'maximum' : 'minimum');
-    const r = wrapAll(w.maxMin(this.id, op, dim == null ? undefined : dimArg(dim), !!keepdim));
-    return dim == null ? r[0] : r;
-  }
+  max(dim, { keepdim = false } = {}) { return maxMin(this, 'max', dim, keepdim); }
+  min(dim, { keepdim = false } = {}) { return maxMin(this, 'min', dim, keepdim); }
   cumsum(dim) { return wrap(w.alongDim(this.id, 'cumsum', dimArg(dim))); }
   cumprod(dim) { return wrap(w.alongDim(this.id, 'cumprod', dimArg(dim))); }
   softmax(dim) { return wrap(w.alongDim(this.id, 'softmax', dimArg(dim))); }
@@ -398,7 +414,7 @@ export class Tensor {
   broadcastTo(shape) { return this.expand(shape); }
   pad(pad, { value = 0 } = {}) { return wrap(w.withDims(this.id, 'pad', ints(pad, 'pad'), num(value, 'value'))); }
   transpose(d0, d1) { return wrap(w.twoInts(this.id, 'transpose', dimArg(d0), dimArg(d1))); }
-  t() { return this._u('t'); }
+  t() { return un(this, 't'); }
   get T() { return this.t(); }
   flatten(startDim = 0, endDim = -1) { return wrap(w.twoInts(this.id, 'flatten', dimArg(startDim), dimArg(endDim))); }
   unflatten(dim, sizes) { return wrap(w.unflatten(this.id, dimArg(dim), ints(sizes, 'sizes'))); }
@@ -423,18 +439,13 @@ export class Tensor {
   where(cond, other) { return where(cond, this, other); }
 
   // --- in place (optimizers and user code; autograd's version counter guards misuse)
-  add_(o) { return this._i(o, 'add_'); }
-  sub_(o) { return o instanceof Tensor ? this._i(o, 'sub_') : this._i(-num(o, 'operand'), 'add_'); }
-  mul_(o) { return this._i(o, 'mul_'); }
-  div_(o) { return o instanceof Tensor ? this._i(o, 'div_') : this._i(1 / num(o, 'operand'), 'mul_'); }
-  copy_(src) { return this._i(src, 'copy_'); }
-  fill_(v) { return this._i(num(v, 'value'), 'fill_'); }
+  add_(o) { return inplace(this, o, 'add_'); }
+  sub_(o) { return o instanceof Tensor ? inplace(this, o, 'sub_') : inplace(this, -num(o, 'operand'), 'add_'); }
+  mul_(o) { return inplace(this, o, 'mul_'); }
+  div_(o) { return o instanceof Tensor ? inplace(this, o, 'div_') : inplace(this, 1 / num(o, 'operand'), 'mul_'); }
+  copy_(src) { return inplace(this, src, 'copy_'); }
+  fill_(v) { return inplace(this, num(v, 'value'), 'fill_'); }
   zero_() { return this.fill_(0); }
-  _i(o, op) {
-    if (o instanceof Tensor) w.inplace(this.id, o.id, op);
-    else w.inplaceScalar(this.id, num(o, 'operand'), op);
-    return this;
-  }
 }
 
 // ------------------------------------------------------------------------------ creation
@@ -493,7 +504,7 @@ export function tensor(data, { shape, dtype, requiresGrad = false } = {}) {
       return v;
     });
   }
-  const t = wrap(from(flat, shapeArg(shape ?? inferred), dtype ?? natural));
+  const t = wrap(from(flat, shapeArg(shape ?? inferred), dt(dtype, natural)));
   return requiresGrad ? t.requiresGrad_(true) : t;
 }
 
@@ -512,23 +523,23 @@ function made(id, opts) {
 /** zeros(shape, {dtype}) or zeros(2, 3). */
 export function zeros(...args) {
   const [s, o] = shapeOf(args);
-  return made(w.full(s, 0, o.dtype ?? 'float32'), o);
+  return made(w.full(s, 0, dt(o.dtype)), o);
 }
 export function ones(...args) {
   const [s, o] = shapeOf(args);
-  return made(w.full(s, 1, o.dtype ?? 'float32'), o);
+  return made(w.full(s, 1, dt(o.dtype)), o);
 }
 export function full(shape, value, opts = {}) {
-  const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
+  const dtype = dt(opts.dtype, typeof value === 'boolean' ? 'bool' : 'float32');
   return made(w.full(shapeArg(shape), num(value, 'fill value'), dtype), opts);
 }
 export function rand(...args) {
   const [s, o] = shapeOf(args);
-  return made(w.random('rand', s, o.dtype ?? 'float32'), o);
+  return made(w.random('rand', s, dt(o.dtype)), o);
 }
 export function randn(...args) {
   const [s, o] = shapeOf(args);
-  return made(w.random('randn', s, o.dtype ?? 'float32'), o);
+  return made(w.random('randn', s, dt(o.dtype)), o);
 }
 /** Integers uniform on [low, high), int64. */
 export function randint(low, high, shape) {
@@ -540,20 +551,20 @@ export function arange(start, end, step = 1, opts = {}) {
   if (typeof step === 'object' && step !== null) [opts, step] = [step, 1];
   if (end === undefined) [start, end] = [0, start];
   const [a, b, c] = [num(start, 'start'), num(end, 'end'), num(step, 'step')];
-  const dtype = opts.dtype ?? ([a, b, c].every(Number.isInteger) ? 'int64' : 'float32');
+  const dtype = dt(opts.dtype, [a, b, c].every(Number.isInteger) ? 'int64' : 'float32');
   return wrap(w.arange(a, b, c, dtype));
 }
 export function linspace(start, end, steps, { dtype = 'float32' } = {}) {
-  return wrap(w.linspace(num(start, 'start'), num(end, 'end'), int(steps, 'steps', 0), dtype));
+  return wrap(w.linspace(num(start, 'start'), num(end, 'end'), int(steps, 'steps', 0), dt(dtype)));
 }
 export function eye(n, m = n, { dtype = 'float32' } = {}) {
-  return wrap(w.eye(int(n, 'n', 0), int(m, 'm', 0), dtype));
+  return wrap(w.eye(int(n, 'n', 0), int(m, 'm', 0), dt(dtype)));
 }
 export const zerosLike = (t) => t.zerosLike();
 export const onesLike = (t) => t.onesLike();
 export const fullLike = (t, v) => t.fullLike(v);
-export const randLike = (t) => t._u('randLike');
-export const randnLike = (t) => t._u('randnLike');
+export const randLike = (t) => un(t, 'randLike');
+export const randnLike = (t) => un(t, 'randnLike');
 
 /** Seeds the generator (Philox: the same numbers on every backend). */
 export function manualSeed(seed) {
@@ -671,7 +682,7 @@ export class Module {
   loadStateDict(state) {
     const mine = Object.entries(this.stateDict());
     const theirs = state instanceof Map ? [...state] : Object.entries(state);
-    w.loadStateDict(mine.map(([k]) => k), ids(mine.map(([, t]) => t)), theirs.map(([k]) => k), ids(theirs.map(([, t]) => t), 'state'));
+    w.loadStateDict(mine.map(([k]) => k), ids(mine.map(([, t]) => t)), theirs.map(([k]) => String(k)), ids(theirs.map(([, t]) => t), 'state'));
     return this;
   }
   train(mode = true) {
@@ -955,6 +966,7 @@ export class Optimizer {
     } finally {
       raw.free();
     }
+    restartSteps();
   }
   step() {
     this._raw.step();
@@ -974,7 +986,7 @@ export class Optimizer {
   }
   loadStateDict(state) {
     const e = Object.entries(state);
-    this._raw.loadStateDict(e.map(([k]) => k), ids(e.map(([, t]) => t), 'state'));
+    this._raw.loadStateDict(e.map(([k]) => String(k)), ids(e.map(([, t]) => t), 'state'));
   }
 }
 export class SGD extends Optimizer { constructor(params, opts = {}) { super('SGD', params, opts); } }
@@ -1078,7 +1090,7 @@ export class DataLoader {
 export function save(modelOrState) {
   const state = modelOrState instanceof Module ? modelOrState.stateDict() : modelOrState;
   const e = state instanceof Map ? [...state] : Object.entries(state);
-  return w.saveSafetensors(e.map(([k]) => k), ids(e.map(([, t]) => t), 'state'));
+  return w.saveSafetensors(e.map(([k]) => String(k)), ids(e.map(([, t]) => t), 'state'));
 }
 
 /** Parses safetensors bytes (from lt.save or PyTorch's safetensors) into {name: Tensor}. */

@@ -48,6 +48,7 @@ async fn int_scalars_keep_the_dtype_and_int64_reads_as_bigint() {
 #[wasm_bindgen_test]
 async fn errors_carry_core_messages_and_the_module_keeps_working() {
     let a = f32s(&[1.0; 6], &[2, 3]);
+    let labels = lw::arange(0.0, 3.0, 1.0, "int64").unwrap();
     let e = message(lw::matmul(a, a).unwrap_err());
     assert!(e.contains("matmul") && e.contains("[2, 3]"), "{e}");
     // Each of these must come back as an error, never a trap.
@@ -67,7 +68,7 @@ async fn errors_carry_core_messages_and_the_module_keeps_working() {
         lw::arange(0.0, 1.0, 0.0, "float32"),
         lw::conv2d(a, a, None, &[1, 1], &[0, 0], &[1, 1], 1),
         lw::pool2d(a, "maxPool2d", &[2, 2], &[1, 1], &[0, 0]),
-        lw::loss("crossEntropy", a, a, "mean", 0.0, -100.0, None, None),
+        lw::loss("crossEntropy", a, labels, "mean", 0.0, -100.0, None, None),
         lw::loss("mseLoss", a, a, "avg", 0.0, -100.0, None, None),
         lw::unary(0xdead, "exp"),
         lw::join(&[], "cat", 0),
