@@ -3,7 +3,7 @@
 #
 # usage: bash wasm/build.sh [--dev]      --dev: the dev profile (fast build, slow code)
 #
-# cargo (wasm32, simd128, profile wasm-release) → wasm-bindgen --target web → wasm-opt -O3
+# cargo (wasm32, simd128, profile wasm-release) → wasm-bindgen --target web → wasm-opt -O1
 # (npm binaryen, when on PATH) → the hand-written JS layer (wasm/js) and package.json. One
 # wasm file serves both entry points: index.js fetches it next to itself (browsers, bundlers),
 # node.js reads it from disk (Node ≥ 18). Prints the package's gzipped size.
@@ -36,13 +36,15 @@ mkdir -p "$out"
 wasm-bindgen --target web --out-dir "$out" --out-name lantern_wasm \
   "$target_dir/wasm32-unknown-unknown/$dir/lantern_wasm.wasm"
 if command -v wasm-opt >/dev/null && [ "$profile" != dev ]; then
-  wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+  # -O1: most of the size win in ~10 s; -O2/-O3/-Os take minutes on this module (npm's
+  # binaryen runs as wasm in Node) for no smaller output.
+  wasm-opt -O1 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
     "$out/lantern_wasm_bg.wasm" -o "$out/lantern_wasm_bg.wasm"
 else
   echo "build.sh: wasm-opt not on PATH (or --dev): the wasm is not post-optimised" >&2
 fi
-cp wasm/js/*.js wasm/js/*.d.ts wasm/js/package.json "$out/"
+cp wasm/js/*.js wasm/js/*.d.ts wasm/js/package.json wasm/README.md "$out/"
 rm -f "$out/.gitignore"
 
 size() { gzip -9 -c "$@" | wc -c; }
