@@ -85,6 +85,10 @@ if [ -d wasm ]; then
   # FinalizationRegistry), hostile inputs, npm pack + install, and the www/ page in headless
   # Chromium (skipped without Chromium and playwright-core).
   run bash wasm/build.sh
+  # The WebGPU flavour (wasm/pkg-webgpu) for the browser tests that run it on SwiftShader.
+  if command -v chromium >/dev/null; then
+    run bash wasm/build.sh --webgpu
+  fi
   run node --expose-gc --test wasm/test/
 fi
 

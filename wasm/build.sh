@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # wasm/build.sh: builds the npm package lantern-ml into wasm/pkg/ (git-ignored).
 #
-# usage: bash wasm/build.sh [--dev]      --dev: the dev profile (fast build, slow code)
+# usage: bash wasm/build.sh [--dev] [--webgpu]
+#   --dev     the dev profile (fast build, slow code)
+#   --webgpu  also compile in the WebGPU driver (lantern-wgpu), into wasm/pkg-webgpu/
 #
 # cargo (wasm32, simd128, profile wasm-release) → wasm-bindgen --target web → wasm-opt -O1
 # (npm binaryen, when on PATH) → the hand-written JS layer (wasm/js) and package.json. One
@@ -23,12 +25,19 @@ command -v wasm-bindgen >/dev/null || {
 }
 
 profile=wasm-release
-[ "${1:-}" = --dev ] && profile=dev
-target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 out=wasm/pkg
+features=()
+for arg in "$@"; do
+  case $arg in
+    --dev) profile=dev ;;
+    --webgpu) out=wasm/pkg-webgpu features=(--features webgpu) ;;
+    *) echo "build.sh: unknown option $arg (usage: bash wasm/build.sh [--dev] [--webgpu])" >&2 && exit 2 ;;
+  esac
+done
+target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 # Only this build gets simd128; the profile keeps its artifacts apart from the test builds.
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+simd128" \
-  cargo build -p lantern-wasm --target wasm32-unknown-unknown --profile "$profile"
+  cargo build -p lantern-wasm --target wasm32-unknown-unknown --profile "$profile" "${features[@]}"
 dir=$profile
 [ "$profile" = dev ] && dir=debug
 rm -rf "$out"

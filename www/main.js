@@ -1,7 +1,10 @@
 // Trains a digits classifier with lantern-ml and shows loss and accuracy per epoch. Serve the
-// repository root over http and open /www/ (the page imports the package from wasm/pkg).
-import lt from '../wasm/pkg/index.js';
+// repository root over http and open /www/ (the page imports the package from wasm/pkg), or
+// /www/?webgpu for the WebGPU build (wasm/pkg-webgpu, from `wasm/build.sh --webgpu`).
 import { makeDigits } from './digits.js';
+
+const webgpu = new URLSearchParams(location.search).has('webgpu');
+const { default: lt } = await import(webgpu ? '../wasm/pkg-webgpu/index.js' : '../wasm/pkg/index.js');
 
 const EPOCHS = 8;
 const $ = (id) => document.getElementById(id);
@@ -14,6 +17,7 @@ async function accuracy(model, x, y) {
 }
 
 async function main() {
+  if (webgpu) await lt.setBackend('webgpu');
   $('backend').textContent = lt.getBackend();
   lt.manualSeed(0);
   const train = makeDigits(3000, 1);

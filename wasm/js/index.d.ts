@@ -118,7 +118,8 @@ export class Tensor {
   onesLike(): Tensor;
   fullLike(value: number): Tensor;
   bernoulli(): Tensor;
-  to(dtype: DType): Tensor;
+  /** A copy in another dtype, or on another backend ('wasm', 'webgpu'). */
+  to(target: DType | Backend): Tensor;
   float(): Tensor;
   double(): Tensor;
   int(): Tensor;
@@ -271,7 +272,11 @@ export type StateDict = Record<string, Tensor>;
 export function save(modelOrState: Module | StateDict | Map<string, Tensor>): Uint8Array;
 /** Parses safetensors bytes (from lt.save or PyTorch's safetensors.torch.save). */
 export function load(bytes: Uint8Array | ArrayBuffer): StateDict;
-/** Switches the backend; 'webgpu' throws a clear error where it is unavailable. */
+/**
+ * Makes `name` the backend new tensors, layers and loaded state go to. 'webgpu' needs a build
+ * with the WebGPU driver (`wasm/build.sh --webgpu`) and navigator.gpu; otherwise it throws an
+ * Error saying which is missing. Tensors of different backends do not mix: use t.to().
+ */
 export function setBackend(name: Backend): Promise<boolean>;
 export function getBackend(): Backend;
 export const version: string;

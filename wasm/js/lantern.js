@@ -122,11 +122,20 @@ export function setGradEnabled(on) {
 /** Whether ops record the autograd graph. */
 export const isGradEnabled = () => w.isGradEnabled();
 
-/** Bytes and tensors alive, per backend. */
+const BACKENDS = ['wasm', 'webgpu'];
+
+/** Bytes and tensors alive, in total and per backend. */
 export function memory() {
-  const [inUse, peak, reserved, allocations, tensors] = w.memoryStats();
-  const wasm = { numBytes: inUse, peakBytes: peak, reservedBytes: reserved, allocations, numTensors: tensors };
-  return { numBytes: inUse, numTensors: tensors, peakBytes: peak, backends: { wasm } };
+  const backends = {};
+  const total = { numBytes: 0, numTensors: 0, peakBytes: 0 };
+  for (const b of BACKENDS) {
+    const [inUse, peak, reserved, allocations, tensors] = w.memoryStats(b);
+    backends[b] = { numBytes: inUse, peakBytes: peak, reservedBytes: reserved, allocations, numTensors: tensors };
+    total.numBytes += inUse;
+    total.numTensors += tensors;
+    total.peakBytes += peak;
+  }
+  return { ...total, backends };
 }
 
 // ------------------------------------------------------------------------------ arguments
@@ -231,7 +240,7 @@ export class Tensor {
     return this.shape.length;
   }
   get backend() {
-    return w.backendName();
+    return w.backendOf(this.id);
   }
   get isReleased() {
     return this._released !== null;
@@ -379,7 +388,11 @@ export class Tensor {
   onesLike() { return un(this, 'onesLike'); }
   fullLike(v) { return wrap(w.unaryParam(this.id, 'fullLike', num(v, 'fill value'), 0)); }
   bernoulli() { return un(this, 'bernoulli'); }
-  to(dtype) { return wrap(w.toDtype(this.id, String(dtype))); }
+  /** A copy in another dtype ('float64', ...) or on another backend ('wasm', 'webgpu'). */
+  to(target) {
+    const name = String(target);
+    return wrap(BACKENDS.includes(name) ? w.toBackend(this.id, name) : w.toDtype(this.id, name));
+  }
   float() { return this.to('float32'); }
   double() { return this.to('float64'); }
   int() { return this.to('int32'); }
@@ -1100,20 +1113,20 @@ export function load(bytes) {
   return toNamed(w.loadSafetensors(bytes));
 }
 
-const BACKENDS = ['wasm', 'webgpu'];
-let backend = 'wasm';
-
-/** Switches the backend new tensors are made on: 'wasm' (CPU, default) or 'webgpu'. */
+/**
+ * Makes `name` the backend new tensors, layers and loaded state go to: 'wasm' (the CPU
+ * driver, default) or 'webgpu' (the WebGPU driver, in builds made with `--webgpu`, where
+ * `navigator.gpu` exists). Tensors of different backends do not mix: move them with t.to().
+ */
 export async function setBackend(name) {
   if (!BACKENDS.includes(name)) throw new Error(`setBackend: unknown backend ${JSON.stringify(name)} (expected one of ${BACKENDS.join(', ')})`);
-  if (name === 'webgpu') {
-    const gpu = typeof navigator !== 'undefined' ? navigator.gpu : undefined;
-    if (!gpu) throw new Error("setBackend('webgpu'): WebGPU is not available here (navigator.gpu is missing: it needs a browser with WebGPU, in a secure context)");
-    throw new Error("setBackend('webgpu'): this build of lantern-ml has only the 'wasm' backend; the WebGPU driver (lantern-wgpu) is not compiled into the package yet");
+  if (name === 'webgpu' && !(typeof navigator !== 'undefined' && navigator.gpu)) {
+    throw new Error("setBackend('webgpu'): WebGPU is not available here (navigator.gpu is missing: it needs a browser with WebGPU, in a secure context)");
   }
-  backend = name;
+  await w.setBackend(name);
   return true;
 }
-export const getBackend = () => backend;
+/** The backend new tensors go to. */
+export const getBackend = () => w.backendName();
 
 export const version = '0.1.0';

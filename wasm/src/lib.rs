@@ -143,24 +143,115 @@ pub fn is_live(id: u32) -> bool {
     TABLE.with(|t| t.borrow().live.contains_key(&id))
 }
 
-/// `[bytes in use, peak bytes, bytes reserved by the pool, allocations, live tensor handles]`.
+thread_local! {
+    /// The WebGPU device once `setBackend('webgpu')` opened it (one per instance).
+    static GPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+/// The JS name of a device's backend.
+fn backend_of(d: &Device) -> &'static str {
+    if d.driver().name() == "cpu" {
+        "wasm"
+    } else {
+        "webgpu"
+    }
+}
+
+/// The device behind a backend name, if it exists in this instance.
+fn backend_device(name: &str) -> JsResult<Option<Device>> {
+    match name {
+        "wasm" => Ok(Some(Device::cpu())),
+        "webgpu" => Ok(GPU.with(|g| g.borrow().clone())),
+        _ => Err(arg(
+            "backend",
+            format!("unknown backend {name:?} (expected 'wasm' or 'webgpu')"),
+        )),
+    }
+}
+
+/// `[bytes in use, peak bytes, bytes reserved by the pool, allocations, live tensor handles]`
+/// on one backend (all zero for a backend not opened).
 #[wasm_bindgen(js_name = memoryStats)]
-pub fn memory() -> Vec<f64> {
-    let m = device().memory();
-    let n = TABLE.with(|t| t.borrow().live.len());
-    vec![
+pub fn memory(backend: &str) -> JsResult<Vec<f64>> {
+    let Some(dev) = backend_device(backend)? else {
+        return Ok(vec![0.0; 5]);
+    };
+    let m = dev.memory();
+    let n = TABLE.with(|t| {
+        t.borrow()
+            .live
+            .values()
+            .filter(|t| *t.device() == dev)
+            .count()
+    });
+    Ok(vec![
         m.in_use as f64,
         m.peak as f64,
         m.reserved as f64,
         m.allocations as f64,
         n as f64,
-    ]
+    ])
 }
 
-/// The backend new tensors go to: `"wasm"` (the CPU driver).
+/// The backend new tensors go to: `"wasm"` (the CPU driver) or `"webgpu"`.
 #[wasm_bindgen(js_name = backendName)]
 pub fn backend_name() -> String {
-    "wasm".into()
+    backend_of(&device()).into()
+}
+
+/// The backend a tensor lives on.
+#[wasm_bindgen(js_name = backendOf)]
+pub fn tensor_backend(id: u32) -> JsResult<String> {
+    Ok(backend_of(get(id)?.device()).into())
+}
+
+/// A copy of the tensor on another backend (`t.to('webgpu')`).
+#[wasm_bindgen(js_name = toBackend)]
+pub fn to_backend(id: u32, backend: &str) -> JsResult<u32> {
+    let t = get(id)?;
+    let dev = backend_device(backend)?.ok_or_else(|| {
+        arg(
+            "to",
+            format!("backend {backend:?} is not open: call lt.setBackend({backend:?}) first"),
+        )
+    })?;
+    put_r(t.try_to_device(&dev))
+}
+
+/// Makes `name` the backend new tensors, layers and loaded state go to; `webgpu` opens the
+/// browser's adapter once (async) and needs a build with the `webgpu` feature.
+#[wasm_bindgen(js_name = setBackend)]
+pub async fn set_backend(name: String) -> JsResult<()> {
+    let dev = match name.as_str() {
+        "webgpu" => webgpu().await?,
+        other => backend_device(other)?
+            .ok_or_else(|| arg("setBackend", format!("backend {other:?} is not available")))?,
+    };
+    DEVICE.with(|d| *d.borrow_mut() = dev);
+    Ok(())
+}
+
+#[cfg(feature = "webgpu")]
+async fn webgpu() -> JsResult<Device> {
+    if let Some(d) = GPU.with(|g| g.borrow().clone()) {
+        return Ok(d);
+    }
+    let drv = lantern_wgpu::WgpuDriver::new_async(&lantern_wgpu::Options::default())
+        .await
+        .map_err(|e| arg("setBackend('webgpu')", e))?;
+    // Device is an Arc by design (DESIGN, "The driver trait"); on wasm32 drivers are neither
+    // Send nor Sync (MaybeSend), and one instance is one thread.
+    #[allow(clippy::arc_with_non_send_sync)]
+    let d = Device::new(std::sync::Arc::new(drv));
+    GPU.with(|g| *g.borrow_mut() = Some(d.clone()));
+    Ok(d)
+}
+
+#[cfg(not(feature = "webgpu"))]
+async fn webgpu() -> JsResult<Device> {
+    Err(JsError::new(
+        "setBackend('webgpu'): this build of lantern-ml has only the 'wasm' backend (the WebGPU driver is compiled in by `bash wasm/build.sh --webgpu`)",
+    ))
 }
 
 // ---------------------------------------------------------------------------- creation
@@ -171,12 +262,17 @@ macro_rules! from_typed {
         #[wasm_bindgen(js_name = $js)]
         pub fn $name(data: &[$t], dims: &[u32], dtype_name: &str) -> JsResult<u32> {
             let dt = dtype(dtype_name)?;
-            let t = Tensor::try_from_slice(data, shape(dims), &device()).map_err(js)?;
-            if t.dtype() == dt {
-                Ok(put(t))
-            } else {
-                put_r(t.try_to_dtype(dt))
+            // Cast on the CPU: GPU drivers lack some host dtypes (WGSL has no f64).
+            let cpu = Device::cpu();
+            let mut t = Tensor::try_from_slice(data, shape(dims), &cpu).map_err(js)?;
+            if t.dtype() != dt {
+                t = t.try_to_dtype(dt).map_err(js)?;
             }
+            let dev = device();
+            if dev != cpu {
+                t = t.try_to_device(&dev).map_err(js)?;
+            }
+            Ok(put(t))
         }
     )*};
 }

@@ -233,5 +233,9 @@ test('errors: thrown with core messages, and the module keeps working', async ()
   await assert.rejects(lt.setBackend('cuda'), /unknown backend/);
   await assert.rejects(lt.setBackend('webgpu'), /WebGPU is not available|navigator\.gpu/);
   assert.equal(await lt.setBackend('wasm'), true);
+  assert.equal(lt.getBackend(), 'wasm');
+  assert.equal(a.backend, 'wasm');
+  assert.equal(lt.memory().backends.webgpu.numTensors, 0);
+  assert.throws(() => a.to('webgpu'), /not open/);
   assert.deepEqual(await arr(a.sum()), [6]);
 });

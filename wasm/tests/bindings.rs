@@ -153,15 +153,15 @@ async fn pytorch_safetensors_load_and_run() {
 
 #[wasm_bindgen_test]
 fn free_releases_handles_and_bytes() {
-    let before = lw::memory();
+    let before = lw::memory("wasm").unwrap();
     let t = lw::full(&[1000], 1.0, "float32").unwrap();
-    let during = lw::memory();
+    let during = lw::memory("wasm").unwrap();
     assert_eq!(during[4], before[4] + 1.0);
     assert!(during[0] >= before[0] + 4000.0);
     assert!(lw::free(t));
     assert!(!lw::free(t));
     assert!(!lw::is_live(t));
-    let after = lw::memory();
+    let after = lw::memory("wasm").unwrap();
     assert_eq!(after[4], before[4]);
     assert_eq!(after[0], before[0]);
     let e = message(lw::unary(t, "exp").unwrap_err());
