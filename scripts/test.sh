@@ -82,8 +82,8 @@ if [ -d wasm ]; then
   fi
   # The npm package lantern-ml: build it (prints its gzipped size), then the JS suites against
   # it in Node: PyTorch parity, API, training and flat memory (--expose-gc for the
-  # FinalizationRegistry), hostile inputs, npm pack + install, and the www/ page in headless
-  # Chromium (skipped without Chromium and playwright-core).
+  # FinalizationRegistry), hostile inputs, npm pack + install, the .d.ts under tsc --strict,
+  # and the www/ page in headless Chromium (skipped without Chromium and playwright-core).
   run bash wasm/build.sh
   # The WebGPU flavour (wasm/pkg-webgpu) for the browser tests that run it on SwiftShader.
   if command -v chromium >/dev/null; then

@@ -558,5 +558,5 @@ export namespace data {
   }
 }
 
-declare const lt: typeof import('./index.js');
-export default lt;
+declare const lantern: typeof import('./index.js');
+export default lantern;
