@@ -10,7 +10,8 @@
 #                           rustfmt, clippy. Where rustup cannot add a target, Debian's
 #                           rustc-web with -Zbuild-std instead (cargo wasm / cargo embedded).
 #   --wgpu     WITH_WGPU    Vulkan on the CPU (lavapipe), so wgpu tests run without a GPU
-#   --wasm     WITH_WASM    wasm-bindgen-cli (the version in Cargo.lock), wasm-opt, playwright-core
+#   --wasm     WITH_WASM    wasm-bindgen-cli (the version in Cargo.lock), wasm-opt, playwright-core,
+#                           typescript
 #   --browser  WITH_BROWSER Chromium and chromedriver, for browser and WebGPU tests
 #   --mnist    WITH_MNIST   the four MNIST idx files, into $LANTERN_DATA/mnist
 #   --torch    WITH_TORCH   a venv with PyTorch: fixture generation and benchmarks, never tests
@@ -35,6 +36,8 @@ WASM_BINDGEN_VERSION=${WASM_BINDGEN_VERSION:-0.2.130}
 # npm's binaryen: Debian's binaryen 108 writes wasm that fails at run time (externref tables).
 BINARYEN_VERSION=${BINARYEN_VERSION:-132.0.0}
 PLAYWRIGHT_CORE_VERSION=${PLAYWRIGHT_CORE_VERSION:-1}
+# tsc checks lantern-ml's TypeScript declarations (wasm/test/types.test.mjs).
+TYPESCRIPT_VERSION=${TYPESCRIPT_VERSION:-5}
 TORCH_VERSION=${TORCH_VERSION:-2.15.0}
 # NVRTC and ptxas must come from the same CUDA major version.
 NVRTC_WHEEL=${NVRTC_WHEEL:-nvidia-cuda-nvrtc-cu12==12.9.86}
@@ -184,13 +187,14 @@ setup_wasm() {
   have npm || die "npm not found: install Node.js"
   local binaryen
   binaryen=$(cd "$TOOLS" && node -p 'require("binaryen/package.json").version' 2>/dev/null) || true
-  if [ "$binaryen" = "$BINARYEN_VERSION" ] && [ -d "$TOOLS/node_modules/playwright-core" ]; then
-    log "binaryen $BINARYEN_VERSION, playwright-core: present"
+  if [ "$binaryen" = "$BINARYEN_VERSION" ] && [ -d "$TOOLS/node_modules/playwright-core" ] &&
+    [ -d "$TOOLS/node_modules/typescript" ]; then
+    log "binaryen $BINARYEN_VERSION, playwright-core, typescript: present"
   else
-    log "npm install binaryen@$BINARYEN_VERSION playwright-core@$PLAYWRIGHT_CORE_VERSION"
+    log "npm install binaryen@$BINARYEN_VERSION playwright-core@$PLAYWRIGHT_CORE_VERSION typescript@$TYPESCRIPT_VERSION"
     [ -f "$TOOLS/package.json" ] || echo '{ "name": "lantern-tools", "private": true }' >"$TOOLS/package.json"
     (cd "$TOOLS" && npm install --no-audit --no-fund \
-      "binaryen@$BINARYEN_VERSION" "playwright-core@$PLAYWRIGHT_CORE_VERSION")
+      "binaryen@$BINARYEN_VERSION" "playwright-core@$PLAYWRIGHT_CORE_VERSION" "typescript@$TYPESCRIPT_VERSION")
   fi
 }
 

@@ -80,6 +80,16 @@ if [ -d wasm ]; then
     cross wasm32-unknown-unknown wasm test -p lantern-wasm
     unset WASM_BINDGEN_USE_BROWSER
   fi
+  # The npm package lantern-ml: build it (prints its gzipped size), then the JS suites against
+  # it in Node: PyTorch parity, API, training and flat memory (--expose-gc for the
+  # FinalizationRegistry), hostile inputs, npm pack + install, the .d.ts under tsc --strict,
+  # and the www/ page in headless Chromium (skipped without Chromium and playwright-core).
+  run bash wasm/build.sh
+  # The WebGPU flavour (wasm/pkg-webgpu) for the browser tests that run it on SwiftShader.
+  if command -v chromium >/dev/null; then
+    run bash wasm/build.sh --webgpu
+  fi
+  run node --expose-gc --test wasm/test/
 fi
 
 printf '\nall checks passed (%ds)\n' "$SECONDS"

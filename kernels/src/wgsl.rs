@@ -467,7 +467,10 @@ impl Spec {
         if let (Some(&a), Some(&y)) = (self.inputs.first(), self.outputs.first()) {
             // Raw copy of one element (no range check: copying an int64 never fails).
             let _ = write!(s, "fn cp_x0_y0(xi: u32, yi: u32) {{ ");
-            match (a.size(), a == y) {
+            // An atomic output takes atomicStore: WGSL (and Chromium's Tint, unlike naga)
+            // rejects plain assignment to `atomic<u32>`.
+            let y_atomic = self.atomic || y.sub_word();
+            match (a.size(), a == y && !y_atomic) {
                 (8, true) => {
                     let _ = write!(
                         s,

@@ -43,12 +43,18 @@ fn offs(i: u32, k: u32) -> u32 {
     return off + rem * prm(b + 1u);
 }
 
+// Read from private variables so the bitcasts are not constant-folded: a const-expression
+// that evaluates to inf or NaN is a shader-creation error in WGSL, which Chromium's Tint
+// enforces (naga does not), so browsers rejected every kernel that includes this file.
+var<private> F32_INF_BITS: u32 = 0x7f800000u;
+var<private> F32_NAN_BITS: u32 = 0x7fc00000u;
+
 fn f32_inf() -> f32 {
-    return bitcast<f32>(0x7f800000u);
+    return bitcast<f32>(F32_INF_BITS);
 }
 
 fn f32_nan() -> f32 {
-    return bitcast<f32>(0x7fc00000u);
+    return bitcast<f32>(F32_NAN_BITS);
 }
 
 fn is_nan(x: f32) -> bool {
