@@ -1,5 +1,6 @@
 //! The CPU driver: portable kernels under no_std; rayon threads and the `gemm` crate with `std`.
 
+mod conv;
 mod elem;
 mod elementwise;
 mod index;
@@ -12,11 +13,12 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::mem::Pool;
-use crate::ops::PrimOp;
+use crate::ops::{FusedOp, PrimOp};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
+use smallvec::SmallVec;
 use walk::Ptr;
 
 const ALIGN: usize = 64;
@@ -319,6 +321,48 @@ impl Driver for CpuDriver {
             }
         }
         Ok(())
+    }
+
+    fn fused(&self, op: &FusedOp, ins: &[View], outs: &[View]) -> Option<Result<()>> {
+        let name = match op {
+            FusedOp::Conv2d { .. } => "conv2d",
+            FusedOp::Conv2dInputGrad { .. } => "conv2d_input_grad",
+            FusedOp::Conv2dWeightGrad { .. } => "conv2d_weight_grad",
+            FusedOp::MaxPool2d { .. } => "max_pool2d",
+            FusedOp::MaxPool2dGrad => "max_pool2d_backward",
+            _ => return None,
+        };
+        if ins.is_empty() || ins.len() > 3 || outs.is_empty() || outs.len() > 2 {
+            return None;
+        }
+        let mut a: [Option<Arg>; 3] = [None, None, None];
+        let mut o: [Option<Arg>; 2] = [None, None];
+        if let Err(e) = self
+            .resolve(name, ins, &mut a)
+            .and_then(|_| self.resolve(name, outs, &mut o))
+        {
+            return Some(Err(e));
+        }
+        let a: SmallVec<[&Arg; 3]> = a.iter().flatten().collect();
+        let o: SmallVec<[&Arg; 2]> = o.iter().flatten().collect();
+        // Scratch comes from the pool (no page faults of a fresh mmap per call) and returns
+        // to it when the op is done.
+        let mut taken: SmallVec<[BufId; 1]> = SmallVec::new();
+        let r = conv::fused(op, &a, &o, &mut |bytes| {
+            let id = self.alloc(bytes)?;
+            taken.push(id);
+            let st = self.state.lock();
+            let (block, _) = st
+                .slab
+                .get(id.0 as usize)
+                .and_then(|e| e.as_ref())
+                .expect("internal: just allocated");
+            Ok(Ptr(block.ptr.as_ptr()))
+        });
+        for id in taken {
+            self.free(id);
+        }
+        r
     }
 
     fn memory(&self) -> MemoryStats {
