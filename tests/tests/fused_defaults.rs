@@ -150,12 +150,18 @@ fn conv2d_matches_the_composed_default() {
     for dt in [DType::F64, DType::F32] {
         for (i, (x, w, opts)) in cases.iter().enumerate() {
             let oc = w[0];
-            compare(&format!("conv2d case {i} {dt:?}"), &[x, w, &[oc]], dt, |t| {
-                t[0].conv2d(&t[1], Some(&t[2]), *opts)
-            });
-            compare(&format!("conv2d case {i} no bias {dt:?}"), &[x, w], dt, |t| {
-                t[0].conv2d(&t[1], None, *opts)
-            });
+            compare(
+                &format!("conv2d case {i} {dt:?}"),
+                &[x, w, &[oc]],
+                dt,
+                |t| t[0].conv2d(&t[1], Some(&t[2]), *opts),
+            );
+            compare(
+                &format!("conv2d case {i} no bias {dt:?}"),
+                &[x, w],
+                dt,
+                |t| t[0].conv2d(&t[1], None, *opts),
+            );
         }
     }
 }
@@ -172,9 +178,12 @@ fn max_pool2d_matches_the_composed_default() {
     ];
     for dt in [DType::F64, DType::F32] {
         for (i, (k, s, p, d)) in cases.iter().enumerate() {
-            compare(&format!("max_pool2d case {i} {dt:?}"), &[&[2, 3, 9, 8]], dt, |t| {
-                t[0].max_pool2d(*k, *s, *p, *d)
-            });
+            compare(
+                &format!("max_pool2d case {i} {dt:?}"),
+                &[&[2, 3, 9, 8]],
+                dt,
+                |t| t[0].max_pool2d(*k, *s, *p, *d),
+            );
         }
     }
 }

@@ -585,10 +585,11 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
             smallvec![Some(g.try_pad(&neg, 0.0)?)]
         }
         GradOp::Relu => {
+            // PyTorch's threshold_backward: where(y > 0, g, 0), two passes (a mask times g
+            // needs a cast too), and 0 where y <= 0 even for an infinite or NaN g.
             let y = s(0)?;
-            smallvec![Some(
-                g.try_mul(&y.try_gt_scalar(0.0)?.try_to_dtype(g.dtype())?)?
-            )]
+            let zero = Tensor::try_zeros([], g.dtype(), g.device())?;
+            smallvec![Some(Tensor::try_where(&y.try_gt_scalar(0.0)?, g, &zero)?)]
         }
         GradOp::Clamp { min, max } => {
             let x = s(0)?;

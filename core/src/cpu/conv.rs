@@ -155,9 +155,17 @@ fn col2im<T: Gemm>(g: &Geom, cols: &[T], c0: usize, x: &mut [T]) {
                     let iy = oy * g.s[0] + ki * g.d[0] - g.p[0];
                     let dst = &mut xc[iy * g.w..][..g.w];
                     let from = &src[oy * g.ow + xlo..oy * g.ow + xhi];
-                    for (j, &v) in from.iter().enumerate() {
-                        let t = &mut dst[ix0 + j * g.s[1]];
-                        *t = t.add(v);
+                    if g.s[1] == 1 {
+                        // Unit stride: a plain slice add the compiler vectorises.
+                        let to = &mut dst[ix0..ix0 + from.len()];
+                        for (t, &v) in to.iter_mut().zip(from) {
+                            *t = t.add(v);
+                        }
+                    } else {
+                        for (j, &v) in from.iter().enumerate() {
+                            let t = &mut dst[ix0 + j * g.s[1]];
+                            *t = t.add(v);
+                        }
                     }
                 }
             }
@@ -276,7 +284,7 @@ pub(super) fn fused(
     }
 }
 
-fn typed<T: Gemm>(
+fn typed<T: Larger>(
     op: &FusedOp,
     ins: &[&Arg],
     outs: &[&Arg],
@@ -546,7 +554,24 @@ struct Pool {
     d: [usize; 2],
 }
 
-fn max_pool<T: Gemm>(pl: &Pool, x: &[T], y: Ptr<T>, idx: Ptr<i64>) {
+/// The larger of two non-NaN values, as one branchless instruction.
+trait Larger: Gemm {
+    fn larger(self, o: Self) -> Self;
+}
+impl Larger for f32 {
+    #[inline(always)]
+    fn larger(self, o: f32) -> f32 {
+        self.max(o)
+    }
+}
+impl Larger for f64 {
+    #[inline(always)]
+    fn larger(self, o: f64) -> f64 {
+        self.max(o)
+    }
+}
+
+fn max_pool<T: Larger>(pl: &Pool, x: &[T], y: Ptr<T>, idx: Ptr<i64>) {
     let [n, c, h, w] = pl.x;
     let (oh, ow) = (pl.y[2], pl.y[3]);
     let (plane, oplane) = (h * w, oh * ow);
@@ -559,10 +584,20 @@ fn max_pool<T: Gemm>(pl: &Pool, x: &[T], y: Ptr<T>, idx: Ptr<i64>) {
     let xtaps: Vec<(usize, usize)> = (0..ow)
         .map(|ox| taps(ox, w, pl.s[1], pl.p[1], pl.d[1], pl.k[1]))
         .collect();
+    // 2×2 windows that never touch the padding (MaxPool2d(2)'s case) take a loop with
+    // the taps unrolled.
+    let pair = pl.k == [2, 2]
+        && pl.d == [1, 1]
+        && pl.p == [0, 0]
+        && (oh > 0 && (oh - 1) * pl.s[0] + 2 <= h)
+        && (ow > 0 && (ow - 1) * pl.s[1] + 2 <= w);
     par_range(n * c, work, |pi| {
         let xp = &x[pi * plane..][..plane];
         // SAFETY: plane pi of y and idx belongs to this task alone.
         let (yp, ip) = unsafe { (part(y, pi * oplane, oplane), part(idx, pi * oplane, oplane)) };
+        if pair {
+            return max_pool_2x2(xp, w, pl.s, yp, ip, ow);
+        }
         for (oy, &(ylo, yhi)) in ytaps.iter().enumerate() {
             for (ox, &(xlo, xhi)) in xtaps.iter().enumerate() {
                 let at = |ki: usize, kj: usize| {
@@ -570,20 +605,31 @@ fn max_pool<T: Gemm>(pl: &Pool, x: &[T], y: Ptr<T>, idx: Ptr<i64>) {
                         + (ox * pl.s[1] + kj * pl.d[1] - pl.p[1])
                 };
                 // PyTorch's rule: start at the first real tap at -inf, take a value that is
-                // greater or NaN.
-                let mut best = T::lowest();
-                let mut bi = if ylo < yhi && xlo < xhi {
+                // greater or NaN. Selects, not branches: on real data the comparison is a
+                // coin flip, and mispredictions cost more than the loads.
+                let first = if ylo < yhi && xlo < xhi {
                     at(ylo, xlo)
                 } else {
                     0
                 };
+                let (mut best, mut bi, mut nan) = (T::lowest(), first, false);
                 for ki in ylo..yhi {
                     for kj in xlo..xhi {
                         let i = at(ki, kj);
                         let v = xp[i];
-                        if v > best || v.is_nan() {
-                            best = v;
-                            bi = i;
+                        bi = if v > best { i } else { bi };
+                        best = best.larger(v);
+                        nan |= v.is_nan();
+                    }
+                }
+                if nan {
+                    (best, bi) = (T::lowest(), first);
+                    for ki in ylo..yhi {
+                        for kj in xlo..xhi {
+                            let (i, v) = (at(ki, kj), xp[at(ki, kj)]);
+                            if v > best || v.is_nan() {
+                                (best, bi) = (v, i);
+                            }
                         }
                     }
                 }
@@ -592,6 +638,45 @@ fn max_pool<T: Gemm>(pl: &Pool, x: &[T], y: Ptr<T>, idx: Ptr<i64>) {
             }
         }
     });
+}
+
+/// One plane of a 2×2 max pool whose windows all lie inside the input (`w` wide).
+fn max_pool_2x2<T: Larger>(
+    xp: &[T],
+    w: usize,
+    s: [usize; 2],
+    yp: &mut [T],
+    ip: &mut [i64],
+    ow: usize,
+) {
+    for (oy, (yr, ir)) in yp
+        .chunks_exact_mut(ow)
+        .zip(ip.chunks_exact_mut(ow))
+        .enumerate()
+    {
+        let top = oy * s[0] * w;
+        let (r0, r1) = (&xp[top..top + w], &xp[top + w..top + 2 * w]);
+        for (ox, (yv, iv)) in yr.iter_mut().zip(ir.iter_mut()).enumerate() {
+            let j = ox * s[1];
+            let taps = [
+                (r0[j], top + j),
+                (r0[j + 1], top + j + 1),
+                (r1[j], top + w + j),
+                (r1[j + 1], top + w + j + 1),
+            ];
+            // First maximum, NaN wins (the general loop's rule), as selects.
+            let (mut best, mut bi) = taps[0];
+            let mut nan = best.is_nan();
+            for &(v, i) in &taps[1..] {
+                let take = !nan && (v > best || v.is_nan());
+                bi = if take { i } else { bi };
+                best = if take { v } else { best };
+                nan |= v.is_nan();
+            }
+            *yv = best;
+            *iv = bi as i64;
+        }
+    }
 }
 
 /// The window taps `lo..hi` of output position `o` that fall inside `0..len`.
