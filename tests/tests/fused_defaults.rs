@@ -105,8 +105,9 @@ fn compare(name: &str, shapes: &[&[usize]], dt: DType, f: impl Fn(&[Tensor]) -> 
                 .collect();
             let y = f(&ins);
             let gy = on(dev, y.dims(), 99, dt).detach();
-            let gs = lantern::autograd::grad(&[y.clone()], &ins, Some(&[gy]), false, false)
-                .expect("backward");
+            let gs =
+                lantern::autograd::grad(std::slice::from_ref(&y), &ins, Some(&[gy]), false, false)
+                    .expect("backward");
             (y, gs.into_iter().map(|g| g.expect("a gradient")).collect())
         })
         .collect();
