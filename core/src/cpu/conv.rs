@@ -658,25 +658,28 @@ fn max_pool_2x2<T: Larger>(
         let (r0, r1) = (&xp[top..top + w], &xp[top + w..top + 2 * w]);
         for (ox, (yv, iv)) in yr.iter_mut().zip(ir.iter_mut()).enumerate() {
             let j = ox * s[1];
-            let taps = [
-                (r0[j], top + j),
-                (r0[j + 1], top + j + 1),
-                (r1[j], top + w + j),
-                (r1[j + 1], top + w + j + 1),
-            ];
-            // First maximum, NaN wins (the general loop's rule), as selects.
-            let (mut best, mut bi) = taps[0];
-            let mut nan = best.is_nan();
-            for &(v, i) in &taps[1..] {
-                let take = !nan && (v > best || v.is_nan());
-                bi = if take { i } else { bi };
-                best = if take { v } else { best };
-                nan |= v.is_nan();
-            }
-            *yv = best;
-            *iv = bi as i64;
+            let v = [r0[j], r0[j + 1], r1[j], r1[j + 1]];
+            let at = [top + j, top + j + 1, top + w + j, top + w + j + 1];
+            // Branch-free first maximum: the max, then the first tap equal to it (a bit
+            // mask and a trailing-zero count); on real data every comparison is a coin
+            // flip a branch would mispredict. NaN: the general loop's rule (the last wins).
+            let m = v[0].larger(v[1]).larger(v[2].larger(v[3]));
+            let (eq, nan) = (bits(&v, |x| x == m), bits(&v, |x| x.is_nan()));
+            let k = if nan != 0 {
+                (31 - nan.leading_zeros()) as usize
+            } else {
+                eq.trailing_zeros() as usize & 3
+            };
+            *yv = v[k];
+            *iv = at[k] as i64;
         }
     }
+}
+
+/// Bit i set where `f(v[i])`.
+#[inline(always)]
+fn bits<T: Copy>(v: &[T; 4], f: impl Fn(T) -> bool) -> u32 {
+    (f(v[0]) as u32) | (f(v[1]) as u32) << 1 | (f(v[2]) as u32) << 2 | (f(v[3]) as u32) << 3
 }
 
 /// The window taps `lo..hi` of output position `o` that fall inside `0..len`.
