@@ -65,7 +65,20 @@ impl Geom {
             && wt[1] == g.c / g.groups
             && y[0] == g.n
             && y[1] == g.oc;
-        ok.then_some(g)
+        // Scratch of every task (at most one per sample), column matrix and partial gw, in
+        // bytes must fit a usize (32 bits on wasm32): else core's composed path reports it.
+        let fits = ok
+            && (g.kk().checked_mul(g.ohw()))
+                .and_then(|c| c.checked_add(g.oc.checked_mul(g.kk())?))
+                .and_then(|e| e.checked_mul(g.n.max(1))?.checked_mul(8))
+                .is_some();
+        fits.then_some(g)
+    }
+    /// Multiply-adds of one product over the batch (saturating: only compared).
+    fn work(&self) -> usize {
+        [self.oc, self.kk(), self.ohw()]
+            .iter()
+            .fold(self.n, |a, &b| a.saturating_mul(b))
     }
     fn cg(&self) -> usize {
         self.c / self.groups
@@ -334,7 +347,7 @@ fn typed<T: Larger>(
             let g = Geom::new(&dims(x), &dims(gw), &dims(gy), opts)?;
             // Per task: one column matrix and a partial gw.
             let each = g.cols() + g.oc * g.kk();
-            let parts = chunks(g.n, g.n * g.oc * g.kk() * g.ohw());
+            let parts = chunks(g.n, g.work());
             let ptr = match scratch(each * parts * core::mem::size_of::<T>()) {
                 Ok(p) => Ptr(p.0 as *mut T),
                 Err(e) => return Some(Err(e)),
@@ -398,7 +411,7 @@ fn with_scratch<T: Gemm>(
     scratch: &mut dyn FnMut(usize) -> crate::Result<Ptr<u8>>,
     f: impl FnOnce(ScratchCols<T>),
 ) -> crate::Result<()> {
-    let parts = chunks(g.n, g.n * g.oc * g.kk() * g.ohw());
+    let parts = chunks(g.n, g.work());
     let p = scratch(g.cols() * parts * core::mem::size_of::<T>())?;
     f(ScratchCols {
         ptr: Ptr(p.0 as *mut T),
@@ -575,7 +588,7 @@ fn max_pool<T: Larger>(pl: &Pool, x: &[T], y: Ptr<T>, idx: Ptr<i64>) {
     let [n, c, h, w] = pl.x;
     let (oh, ow) = (pl.y[2], pl.y[3]);
     let (plane, oplane) = (h * w, oh * ow);
-    let work = n * c * oplane * pl.k[0] * pl.k[1];
+    let work = (n * c * oplane).saturating_mul(pl.k[0].saturating_mul(pl.k[1]));
     // The taps inside the input, per output row and column, computed once (two divisions
     // per output would cost more than its compares).
     let ytaps: Vec<(usize, usize)> = (0..oh)
@@ -697,7 +710,8 @@ fn taps(o: usize, len: usize, s: usize, p: usize, d: usize, k: usize) -> (usize,
 
 fn max_pool_grad<T: Gemm>(gy: [usize; 4], gx: [usize; 4], g: &[T], idx: &[i64], out: Ptr<T>) {
     let (oplane, plane) = (gy[2] * gy[3], gx[2] * gx[3]);
-    par_range(gy[0] * gy[1], gy[0] * gy[1] * (oplane + plane), |pi| {
+    let work = (gy[0] * gy[1]).saturating_mul(oplane.saturating_add(plane));
+    par_range(gy[0] * gy[1], work, |pi| {
         // SAFETY: plane pi of gx belongs to this task alone.
         let dst = unsafe { part(out, pi * plane, plane) };
         dst.fill(T::zero());
