@@ -1,6 +1,6 @@
 //! The CPU driver's fused kernels (conv2d, its input/weight gradients, max pool and its
-//! gradient) against core's composed defaults, which every driver without the kernels runs:
-//! the same CPU driver behind a wrapper whose `fused` always declines.
+//! gradient, softmax and log-softmax) against core's composed defaults, which every driver
+//! without the kernels runs: the same CPU driver behind a wrapper whose `fused` declines.
 
 use lantern::cpu::CpuDriver;
 use lantern::ops::{FusedOp, PrimOp};
@@ -184,6 +184,23 @@ fn max_pool2d_matches_the_composed_default() {
                 &[&[2, 3, 9, 8]],
                 dt,
                 |t| t[0].max_pool2d(*k, *s, *p, *d),
+            );
+        }
+    }
+}
+
+#[test]
+fn softmax_matches_the_composed_default() {
+    for dt in [DType::F64, DType::F32] {
+        for shape in [&[3, 7][..], &[2, 3, 5], &[4, 1], &[1000]] {
+            compare(&format!("softmax {shape:?} {dt:?}"), &[shape], dt, |t| {
+                t[0].mul_scalar(3.0).softmax(-1)
+            });
+            compare(
+                &format!("log_softmax {shape:?} {dt:?}"),
+                &[shape],
+                dt,
+                |t| t[0].mul_scalar(3.0).log_softmax(-1),
             );
         }
     }

@@ -6,6 +6,7 @@ mod elementwise;
 mod index;
 mod matmul;
 mod reduce;
+mod softmax;
 pub(crate) mod walk;
 
 use crate::driver::{BufId, DeviceId, Driver, MemoryStats, ReadFuture, View};
@@ -325,6 +326,20 @@ impl Driver for CpuDriver {
 
     fn fused(&self, op: &FusedOp, ins: &[View], outs: &[View]) -> Option<Result<()>> {
         let name = match op {
+            FusedOp::Softmax | FusedOp::LogSoftmax => {
+                if ins.len() != 1 || outs.len() != 1 {
+                    return None;
+                }
+                let (mut a, mut o) = ([None], [None]);
+                if let Err(e) = self
+                    .resolve("softmax", ins, &mut a)
+                    .and_then(|_| self.resolve("softmax", outs, &mut o))
+                {
+                    return Some(Err(e));
+                }
+                let (x, y) = (a[0].as_ref()?, o[0].as_ref()?);
+                return softmax::softmax(x, y, *op == FusedOp::LogSoftmax).map(Ok);
+            }
             FusedOp::Conv2d { .. } => "conv2d",
             FusedOp::Conv2dInputGrad { .. } => "conv2d_input_grad",
             FusedOp::Conv2dWeightGrad { .. } => "conv2d_weight_grad",
