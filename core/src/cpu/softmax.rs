@@ -109,12 +109,23 @@ fn run<T: Soft>(x: &Arg, y: &Arg, log: bool) {
             m = T::from_f64(f64::NAN);
         }
         // A row of -inf: the composed path's (-inf) - (-inf) = NaN, as PyTorch.
-        let mut sum = 0.0f64;
+        // Shift, exp and sum as separate loops: exp alone in its loop is inlined and its
+        // independent calls overlap (twice as fast here as one fused loop).
         for (o, &v) in yr.iter_mut().zip(xr) {
-            let e = v.sub(m).exp();
-            sum += e.to_f64();
-            *o = e;
+            *o = v.sub(m);
         }
+        for o in yr.iter_mut() {
+            *o = o.exp();
+        }
+        let mut acc = [0.0f64; 4];
+        let mut chunks = yr.chunks_exact(4);
+        for c in &mut chunks {
+            for (a, &e) in acc.iter_mut().zip(c) {
+                *a += e.to_f64();
+            }
+        }
+        let tail: f64 = chunks.remainder().iter().map(|e| e.to_f64()).sum();
+        let sum = (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail;
         let s = T::from_f64(sum);
         if log {
             let ls = s.ln();
