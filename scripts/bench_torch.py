@@ -10,6 +10,9 @@
 
 Workloads (add one here, in bench_ops.rs and in scripts/bench's list):
   matmul:N  f32 N x N @ N x N        add:N  f32 [N] + [N]        tiny_add  [4] + [4]
+  gelu:N  exact GELU on [N]          softmax:RxC  softmax over the last dim of [R, C]
+  conv2d  forward + backward (x, weight, bias gradients for a fixed output gradient) of a
+          3x3 convolution with bias, padding 1: batch 64, 32->64 channels, 28x28
   mlp_step  one training step of an MLP 784-256-128-10
   cnn_step  one training step of conv(1->16,3x3,pad 1)-relu-maxpool2-conv(16->32,3x3,pad 1)-
             relu-maxpool2-flatten-linear(32*7*7->10)
@@ -61,6 +64,25 @@ def workload(torch, name):
         n = int(arg)
         a, b = torch.randn(n), torch.randn(n)
         return lambda: a + b
+    if kind == "gelu":
+        a = torch.randn(int(arg))
+        return lambda: torch.nn.functional.gelu(a)
+    if kind == "softmax":
+        r, c = (int(v) for v in arg.split("x"))
+        a = torch.randn(r, c)
+        return lambda: torch.softmax(a, -1)
+    if kind == "conv2d":
+        x = torch.randn(64, 32, 28, 28).requires_grad_()
+        w = (torch.randn(64, 32, 3, 3) * 0.06).requires_grad_()
+        b = torch.randn(64).requires_grad_()
+        gy = torch.randn(64, 64, 28, 28)
+        conv2d = torch.nn.functional.conv2d
+
+        def fwd_bwd():
+            y = conv2d(x, w, b, padding=1)
+            torch.autograd.grad(y, (x, w, b), gy)
+
+        return fwd_bwd
     if kind == "tiny_add":
         a, b = torch.randn(4), torch.randn(4)
         return lambda: a + b
@@ -118,8 +140,9 @@ def run(argv):
         torch.set_num_threads(threads)
     results = {}
     for name in names:
-        # the _step workloads train (autograd on); the others run without autograd
-        grad = torch.enable_grad() if name.endswith("_step") else torch.no_grad()
+        # the _step workloads and conv2d train (autograd on); the others run without autograd
+        train = name.endswith("_step") or name == "conv2d"
+        grad = torch.enable_grad() if train else torch.no_grad()
         with grad:
             median, samples, iters = measure(budget, workload(torch, name))
         results[name] = {"median_s": median, "samples": samples, "iters": iters}
@@ -145,6 +168,9 @@ def extra(name, s):
         return f"{2 * n**3 / s / 1e9:.1f} GFLOP/s"
     if kind == "add":
         return f"{3 * 4 * int(arg) / s / 1e9:.1f} GB/s"
+    if kind == "conv2d":
+        # forward, input and weight gradients: 3 products of 2·N·OC·C·9·H·W flops each
+        return f"{3 * 2 * 64 * 64 * 32 * 9 * 28 * 28 / s / 1e9:.1f} GFLOP/s"
     if kind.endswith("_step"):
         return f"{1 / s:.0f} steps/s"
     return ""

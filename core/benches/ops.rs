@@ -1,11 +1,12 @@
 //! Criterion benches of the CPU driver (issue 2 item 8, issue 7 item 3): f32 matmul
-//! 64/256/1024/2048, add on 1M elements, and the per-op overhead of a tiny add.
+//! 64/256/1024/2048, add on 1M elements, the per-op overhead of a tiny add, GELU on 1M,
+//! softmax 64×1000 and a conv2d forward+backward (the `scripts/bench` rows).
 //! Quick by design (small samples, short measurement): `cargo bench -p lantern` takes a few
 //! minutes. Threads: rayon's default (all cores) unless `RAYON_NUM_THREADS` is set.
 //! The side-by-side comparison with PyTorch is `scripts/bench`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use lantern::{manual_seed, DType, Device, Tensor};
+use lantern::{manual_seed, Conv2dOpts, DType, Device, Tensor};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -49,5 +50,50 @@ fn add(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, matmul, add);
+fn nn_ops(c: &mut Criterion) {
+    let cpu = Device::cpu();
+    manual_seed(0);
+    let mut g = c.benchmark_group("nn_f32");
+    g.warm_up_time(Duration::from_millis(300));
+    g.measurement_time(Duration::from_secs(1));
+    g.sample_size(20);
+    let n = 1 << 20;
+    let a = Tensor::randn([n], DType::F32, &cpu);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("gelu_1M", |bch| bch.iter(|| black_box(a.gelu(false))));
+    let s = Tensor::randn([64, 1000], DType::F32, &cpu);
+    g.throughput(Throughput::Elements(64 * 1000));
+    g.bench_function("softmax_64x1000", |bch| {
+        bch.iter(|| black_box(s.softmax(-1)))
+    });
+    // The scripts/bench `conv2d` row: forward and backward of a 3x3 convolution with bias,
+    // batch 64, 32 -> 64 channels, 28x28, padding 1.
+    let x = Tensor::randn([64, 32, 28, 28], DType::F32, &cpu).requires_grad_(true);
+    let w = Tensor::randn([64, 32, 3, 3], DType::F32, &cpu).requires_grad_(true);
+    let b = Tensor::randn([64], DType::F32, &cpu).requires_grad_(true);
+    let gy = Tensor::randn([64, 64, 28, 28], DType::F32, &cpu);
+    let same = Conv2dOpts {
+        padding: [1, 1],
+        ..Default::default()
+    };
+    let inputs = [x.clone(), w.clone(), b.clone()];
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Elements(3 * 64 * 64 * 32 * 9 * 28 * 28));
+    g.bench_function("conv2d_fwd_bwd_64x32x28x28_k3_oc64", |bch| {
+        bch.iter(|| {
+            let y = x.conv2d(&w, Some(&b), same);
+            black_box(lantern::autograd::grad(
+                &[y],
+                &inputs,
+                Some(std::slice::from_ref(&gy)),
+                false,
+                false,
+            ))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, matmul, add, nn_ops);
 criterion_main!(benches);

@@ -7,6 +7,9 @@
 //!
 //! Workloads (add one here, in `bench_torch.py` and in `scripts/bench`'s list):
 //! `matmul:N` (f32 N×N @ N×N), `add:N` (f32 [N] + [N]), `tiny_add` ([4] + [4], per-op overhead),
+//! `gelu:N` (exact GELU on f32 [N]), `softmax:RxC` (softmax over the last dim of f32 [R, C]),
+//! `conv2d` (forward and backward, input/weight/bias gradients, of a 3×3 convolution with
+//! bias and padding 1, batch 64, 32→64 channels, 28×28),
 //! `mlp_step` (MLP 784-256-128-10) and `cnn_step` (conv 1→16 3×3 pad 1, ReLU, maxpool 2, conv
 //! 16→32 3×3 pad 1, ReLU, maxpool 2, flatten, linear 32·7·7→10): one training step on a batch
 //! of 64 fixed random inputs and int64 labels (forward, cross-entropy, `zero_grad`, backward,
@@ -119,6 +122,46 @@ fn run(name: &str, budget: f64, cpu: &Device) -> Result<Outcome, String> {
             let a = Tensor::randn([4], DType::F32, cpu);
             let b = Tensor::randn([4], DType::F32, cpu);
             plain(measure(budget, || drop(black_box(&a + &b))))
+        }
+        "gelu" => {
+            let a = Tensor::randn([num()?], DType::F32, cpu);
+            plain(measure(budget, || drop(black_box(a.gelu(false)))))
+        }
+        "softmax" => {
+            let (r, c) = arg
+                .split_once('x')
+                .and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)))
+                .ok_or_else(|| format!("{name}: expected softmax:ROWSxCOLS"))?;
+            let a = Tensor::randn([r, c], DType::F32, cpu);
+            plain(measure(budget, || drop(black_box(a.softmax(-1)))))
+        }
+        "conv2d" => {
+            // Forward and backward of one convolution with bias: batch 64, 32 -> 64
+            // channels, 3x3, 28x28, padding 1; gradients of x, weight and bias for a fixed
+            // output gradient (`autograd::grad`, so nothing accumulates between calls).
+            let x = Tensor::randn([64, 32, 28, 28], DType::F32, cpu).requires_grad_(true);
+            let w = Tensor::randn([64, 32, 3, 3], DType::F32, cpu)
+                .mul_scalar(0.06)
+                .requires_grad_(true);
+            let b = Tensor::randn([64], DType::F32, cpu).requires_grad_(true);
+            let gy = Tensor::randn([64, 64, 28, 28], DType::F32, cpu);
+            let same = Conv2dOpts {
+                padding: [1, 1],
+                ..Default::default()
+            };
+            let inputs = [x.clone(), w.clone(), b.clone()];
+            plain(measure(budget, || {
+                let y = x.conv2d(&w, Some(&b), same);
+                let g = lantern::autograd::grad(
+                    &[y],
+                    &inputs,
+                    Some(std::slice::from_ref(&gy)),
+                    false,
+                    false,
+                )
+                .expect("conv2d backward");
+                drop(black_box(g));
+            }))
         }
         "mlp_step" => {
             let model = (|| -> lantern::Result<Sequential> {

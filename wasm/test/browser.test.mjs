@@ -77,14 +77,11 @@ test('the digits page trains in Chromium and reaches the target accuracy', { ski
   assert.equal(await trainPage('', 'digits-page.png'), 'wasm');
 });
 
-// The WebGPU build runs on SwiftShader here (--enable-unsafe-webgpu, no GPU). It opens the
-// adapter and runs kernels, but training stops at Chromium's validation of the wgpu driver's
-// in-place dispatches (an output and an aliased input bound as two writable bindings of one
-// buffer, which WebGPU forbids and native wgpu accepts): kept as a todo until the driver
-// binds such a buffer once (DESIGN, "The driver trait").
+// The WebGPU build runs on SwiftShader here (--enable-unsafe-webgpu, no GPU). In-place ops
+// read an aliased input from a snapshot copy there (lantern-wgpu's snapshot_aliased_inputs,
+// on for wasm32): WebGPU forbids one buffer bound writable and bound again in a dispatch.
 const noGpuBuild = !existsSync(join(ROOT, 'wasm/pkg-webgpu/index.js')) && 'no WebGPU build (bash wasm/build.sh --webgpu)';
-const todo = 'lantern-wgpu binds an aliased in-place buffer twice; Chromium rejects it';
-test('the digits page trains on the WebGPU backend', { skip: skip || noGpuBuild, todo, timeout: 240_000 }, async () => {
+test('the digits page trains on the WebGPU backend', { skip: skip || noGpuBuild, timeout: 240_000 }, async () => {
   assert.equal(await trainPage('?webgpu', 'digits-page-webgpu.png'), 'webgpu');
 });
 

@@ -148,6 +148,18 @@ pub enum GradOp {
         /// Dilation.
         d: [usize; 2],
     },
+    /// 2-D convolution; inputs `[x, w]` or `[x, w, bias]`, saved `[x, w]`.
+    Conv2d {
+        /// Stride, padding, dilation, groups.
+        opts: crate::tensor::Conv2dOpts,
+        /// The input's `[H, W]`.
+        hw: [usize; 2],
+    },
+    /// 2-D max pooling; saved `[indices]` (each maximum's flat position in its `H·W` plane).
+    MaxPool2d {
+        /// The input's `[H, W]`.
+        hw: [usize; 2],
+    },
     /// Concatenation along `dim` of pieces of these sizes.
     Cat {
         /// Axis.
@@ -224,6 +236,8 @@ impl GradOp {
             GradOp::SliceOf { .. } => "slice_backward",
             GradOp::Windows { .. } => "unfold",
             GradOp::Col2Im { .. } => "fold",
+            GradOp::Conv2d { .. } => "conv2d",
+            GradOp::MaxPool2d { .. } => "max_pool2d",
             GradOp::Cat { .. } => "cat",
             GradOp::Pad { .. } => "pad",
             GradOp::Relu => "relu",
@@ -544,6 +558,24 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
         }
         GradOp::Windows { k, o, s: st, d, hw } => smallvec![Some(col2im(g, *hw, *k, *o, *st, *d)?)],
         GradOp::Col2Im { k, o, s: st, d } => smallvec![Some(g.windows(*k, *o, *st, *d)?)],
+        GradOp::Conv2d { opts, hw } => {
+            let (x, w) = (s(0)?, s(1)?);
+            let mut gs: Grads = smallvec![
+                needs[0]
+                    .then(|| Tensor::conv2d_input_grad(g, w, *hw, *opts))
+                    .transpose()?,
+                needs[1]
+                    .then(|| Tensor::conv2d_weight_grad(x, g, w.dims(), *opts))
+                    .transpose()?,
+            ];
+            if let Some(&nb) = needs.get(2) {
+                gs.push(nb.then(|| g.try_sum(Some(&[0, 2, 3]), false)).transpose()?);
+            }
+            gs
+        }
+        GradOp::MaxPool2d { hw } => {
+            smallvec![Some(Tensor::max_pool2d_grad(g, s(0)?, *hw)?)]
+        }
         GradOp::Cat { dim, sizes } => {
             let parts = g.try_split_sizes(sizes, *dim as isize)?;
             parts.into_iter().map(Some).collect()
@@ -553,10 +585,11 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
             smallvec![Some(g.try_pad(&neg, 0.0)?)]
         }
         GradOp::Relu => {
+            // PyTorch's threshold_backward: where(y > 0, g, 0), two passes (a mask times g
+            // needs a cast too), and 0 where y <= 0 even for an infinite or NaN g.
             let y = s(0)?;
-            smallvec![Some(
-                g.try_mul(&y.try_gt_scalar(0.0)?.try_to_dtype(g.dtype())?)?
-            )]
+            let zero = Tensor::try_zeros([], g.dtype(), g.device())?;
+            smallvec![Some(Tensor::try_where(&y.try_gt_scalar(0.0)?, g, &zero)?)]
         }
         GradOp::Clamp { min, max } => {
             let x = s(0)?;

@@ -164,8 +164,26 @@ pub fn map3<C: Copy, A: Copy, B: Copy, U: Copy>(
             let (cq, aq, bq) = (cp.at(o[1]), ap.at(o[2]), bp.at(o[3]));
             // SAFETY: as in `map1`.
             unsafe {
-                for i in 0..n {
-                    *yq.add(i * s[0]) = f(*cq.add(i * s[1]), *aq.add(i * s[2]), *bq.add(i * s[3]));
+                // Unit strides (a scalar third operand too: relu's backward) vectorise into
+                // blends; the strided loop is a mispredicted branch per element on a mask.
+                match s {
+                    [1, 1, 1, 1] => {
+                        for i in 0..n {
+                            *yq.add(i) = f(*cq.add(i), *aq.add(i), *bq.add(i));
+                        }
+                    }
+                    [1, 1, 1, 0] => {
+                        let bv = *bq;
+                        for i in 0..n {
+                            *yq.add(i) = f(*cq.add(i), *aq.add(i), bv);
+                        }
+                    }
+                    _ => {
+                        for i in 0..n {
+                            *yq.add(i * s[0]) =
+                                f(*cq.add(i * s[1]), *aq.add(i * s[2]), *bq.add(i * s[3]));
+                        }
+                    }
                 }
             }
         },

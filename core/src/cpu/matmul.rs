@@ -85,7 +85,7 @@ fn strides2(x: &Arg) -> (usize, usize) {
 }
 
 /// The element types `matrixmultiply` multiplies.
-trait Gemm: Num + Accum<A = Self> {
+pub(super) trait Gemm: Num + Accum<A = Self> {
     /// `c = alpha * a @ b + beta * c` on one strided matrix (c is not read when beta is 0).
     ///
     /// # Safety

@@ -1,11 +1,13 @@
 //! The CPU driver: portable kernels under no_std; rayon threads and the `gemm` crate with `std`.
 
+mod conv;
 mod elem;
 mod elementwise;
 mod index;
 mod matmul;
 mod optim;
 mod reduce;
+mod softmax;
 pub(crate) mod walk;
 
 use crate::driver::{BufId, DeviceId, Driver, MemoryStats, ReadFuture, View};
@@ -18,6 +20,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
+use smallvec::SmallVec;
 use walk::Ptr;
 
 const ALIGN: usize = 64;
@@ -335,7 +338,59 @@ impl Driver for CpuDriver {
             let o: Vec<&Arg> = o.iter().flatten().collect();
             return optim::step(op, a[0].as_ref()?, &o);
         }
-        None
+        let name = match op {
+            FusedOp::Softmax | FusedOp::LogSoftmax => {
+                if ins.len() != 1 || outs.len() != 1 {
+                    return None;
+                }
+                let (mut a, mut o) = ([None], [None]);
+                if let Err(e) = self
+                    .resolve("softmax", ins, &mut a)
+                    .and_then(|_| self.resolve("softmax", outs, &mut o))
+                {
+                    return Some(Err(e));
+                }
+                let (x, y) = (a[0].as_ref()?, o[0].as_ref()?);
+                return softmax::softmax(x, y, *op == FusedOp::LogSoftmax).map(Ok);
+            }
+            FusedOp::Conv2d { .. } => "conv2d",
+            FusedOp::Conv2dInputGrad { .. } => "conv2d_input_grad",
+            FusedOp::Conv2dWeightGrad { .. } => "conv2d_weight_grad",
+            FusedOp::MaxPool2d { .. } => "max_pool2d",
+            FusedOp::MaxPool2dGrad => "max_pool2d_backward",
+            _ => return None,
+        };
+        if ins.is_empty() || ins.len() > 3 || outs.is_empty() || outs.len() > 2 {
+            return None;
+        }
+        let mut a: [Option<Arg>; 3] = [None, None, None];
+        let mut o: [Option<Arg>; 2] = [None, None];
+        if let Err(e) = self
+            .resolve(name, ins, &mut a)
+            .and_then(|_| self.resolve(name, outs, &mut o))
+        {
+            return Some(Err(e));
+        }
+        let a: SmallVec<[&Arg; 3]> = a.iter().flatten().collect();
+        let o: SmallVec<[&Arg; 2]> = o.iter().flatten().collect();
+        // Scratch comes from the pool (no page faults of a fresh mmap per call) and returns
+        // to it when the op is done.
+        let mut taken: SmallVec<[BufId; 1]> = SmallVec::new();
+        let r = conv::fused(op, &a, &o, &mut |bytes| {
+            let id = self.alloc(bytes)?;
+            taken.push(id);
+            let st = self.state.lock();
+            let (block, _) = st
+                .slab
+                .get(id.0 as usize)
+                .and_then(|e| e.as_ref())
+                .expect("internal: just allocated");
+            Ok(Ptr(block.ptr.as_ptr()))
+        });
+        for id in taken {
+            self.free(id);
+        }
+        r
     }
 
     fn memory(&self) -> MemoryStats {

@@ -113,7 +113,7 @@ pub fn for_each_run<const N: usize, F>(
     };
     let units = rows * nblocks;
     #[cfg(feature = "threads")]
-    if numel >= PAR_THRESHOLD && units > 1 {
+    if numel >= PAR_THRESHOLD && units > 1 && rayon::current_num_threads() > 1 {
         use rayon::prelude::*;
         let min_len = (PAR_THRESHOLD / (numel / units).max(1)).max(1);
         (0..units)
@@ -128,7 +128,9 @@ pub fn for_each_run<const N: usize, F>(
 /// Runs `f(i)` for `i in 0..n`, in parallel when `work` (elements touched) is large.
 pub fn par_range<F: Fn(usize) + Sync + Send>(n: usize, work: usize, f: F) {
     #[cfg(feature = "threads")]
-    if work >= PAR_THRESHOLD && n > 1 {
+    // One thread: run here, not as a job handed to the pool's only worker (a wake-up and
+    // a sleep per call).
+    if work >= PAR_THRESHOLD && n > 1 && rayon::current_num_threads() > 1 {
         use rayon::prelude::*;
         let min_len = (PAR_THRESHOLD / (work / n).max(1)).max(1);
         (0..n).into_par_iter().with_min_len(min_len).for_each(f);

@@ -5,6 +5,7 @@
 
 use super::{sugar, Tensor};
 use crate::autograd::{record, GradOp, Saved};
+use crate::driver::View;
 use crate::dtype::{DType, Scalar};
 use crate::error::{arg_err, dtype_err, shape_err, Result};
 use crate::layout::{broadcast_shapes, wrap_dim, Layout, Shape};
@@ -369,12 +370,7 @@ impl Tensor {
             ));
         }
         let g = opts.groups;
-        let (n, c, h, w) = (
-            self.dims()[0],
-            self.dims()[1],
-            self.dims()[2],
-            self.dims()[3],
-        );
+        let (c, h, w) = (self.dims()[1], self.dims()[2], self.dims()[3]);
         let (oc, cg, kh, kw) = (
             weight.dims()[0],
             weight.dims()[1],
@@ -404,21 +400,6 @@ impl Tensor {
             opts.padding[1],
             opts.dilation[1],
         )?;
-        let [ph, pw] = opts.padding;
-        let xp = if ph > 0 || pw > 0 {
-            self.try_pad(&[pw as isize, pw as isize, ph as isize, ph as isize], 0.0)?
-        } else {
-            self.try_contiguous()?
-        };
-        // cols: [N, g, C/g, KH, KW, OH, OW] → [N, g, C/g·KH·KW, OH·OW]
-        let win = xp.windows([kh, kw], [oh, ow], opts.stride, opts.dilation)?; // [N, C, OH, OW, KH, KW]
-        let win = win.try_permute(&[0, 1, 4, 5, 2, 3])?; // [N, C, KH, KW, OH, OW]
-        let cols = win
-            .try_contiguous()?
-            .try_reshape_to(&[n, g, cg * kh * kw, oh * ow])?;
-        let wm = weight.try_reshape_to(&[g, oc / g, cg * kh * kw])?;
-        let out = wm.try_matmul(&cols)?; // [N, g, OC/g, OH·OW]
-        let mut out = out.try_reshape_to(&[n, oc, oh, ow])?;
         if let Some(b) = bias {
             if b.rank() != 1 || b.dims()[0] != oc {
                 return Err(shape_err(
@@ -427,9 +408,141 @@ impl Tensor {
                     b.shape(),
                 ));
             }
-            out = out.try_add(&b.try_reshape_to(&[1, oc, 1, 1])?)?;
+            self.same_device("conv2d", &[b])?;
         }
-        Ok(out)
+        let y = crate::autograd::with_grad_mode(false, || {
+            self.conv2d_plain(weight, bias, opts, [oh, ow])
+        })?;
+        let mut inputs: SmallVec<[&Tensor; 3]> = smallvec![self, weight];
+        inputs.extend(bias);
+        Ok(record(
+            y,
+            GradOp::Conv2d { opts, hw: [h, w] },
+            &inputs,
+            |_| smallvec![Saved::input(self), Saved::input(weight)],
+        ))
+    }
+
+    /// The convolution without recording: the driver's fused kernel when it has one, else
+    /// im2col and a matmul.
+    fn conv2d_plain(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        opts: Conv2dOpts,
+        o: [usize; 2],
+    ) -> Result<Tensor> {
+        let (n, oc) = (self.dims()[0], weight.dims()[0]);
+        let (x, w) = (self.try_contiguous()?, weight.try_contiguous()?);
+        let b = bias.map(|b| b.try_contiguous()).transpose()?;
+        let y = Tensor::empty(Shape::new(&[n, oc, o[0], o[1]]), x.dtype(), x.device())?;
+        let mut ins: SmallVec<[View; 3]> = smallvec![x.as_view(), w.as_view()];
+        ins.extend(b.as_ref().map(|b| b.as_view()));
+        let op = FusedOp::Conv2d { opts };
+        if let Some(r) = x.device().driver().fused(&op, &ins, &[y.as_view()]) {
+            return r.map(|_| y);
+        }
+        let cols = x.conv_cols(weight.dims(), o, opts)?; // [N, g, C/g·KH·KW, OH·OW]
+        let g = opts.groups;
+        let wm = w.try_reshape_to(&[g, oc / g, cols.dims()[2]])?;
+        let out = wm.try_matmul(&cols)?; // [N, g, OC/g, OH·OW]
+        let out = out.try_reshape_to(&[n, oc, o[0], o[1]])?;
+        match b {
+            Some(b) => out.try_add(&b.try_reshape_to(&[1, oc, 1, 1])?),
+            None => Ok(out),
+        }
+    }
+
+    /// im2col of a `[N, C, H, W]` input for a weight of shape `wshape`: the columns
+    /// `[N, groups, C/groups·KH·KW, OH·OW]`, one strided copy of the padded input's windows.
+    fn conv_cols(&self, wshape: &[usize], o: [usize; 2], opts: Conv2dOpts) -> Result<Tensor> {
+        let (n, g) = (self.dims()[0], opts.groups);
+        let (cg, kh, kw) = (wshape[1], wshape[2], wshape[3]);
+        let [ph, pw] = opts.padding;
+        let xp = if ph > 0 || pw > 0 {
+            self.try_pad(&[pw as isize, pw as isize, ph as isize, ph as isize], 0.0)?
+        } else {
+            self.try_contiguous()?
+        };
+        let win = xp.windows([kh, kw], o, opts.stride, opts.dilation)?; // [N, C, OH, OW, KH, KW]
+        let win = win.try_permute(&[0, 1, 4, 5, 2, 3])?; // [N, C, KH, KW, OH, OW]
+        win.try_contiguous()?
+            .try_reshape_to(&[n, g, cg * kh * kw, o[0] * o[1]])
+    }
+
+    /// The gradient of [`Tensor::try_conv2d`] for its input of spatial size `hw`, given the
+    /// output gradient `gy` and the weight: the driver's kernel unless the result must
+    /// record (`create_graph`), else `wᵀ @ gy` folded back by col2im.
+    pub(crate) fn conv2d_input_grad(
+        gy: &Tensor,
+        w: &Tensor,
+        hw: [usize; 2],
+        opts: Conv2dOpts,
+    ) -> Result<Tensor> {
+        let g = opts.groups;
+        let (n, oc, oh, ow) = (gy.dims()[0], gy.dims()[1], gy.dims()[2], gy.dims()[3]);
+        let (cg, kh, kw) = (w.dims()[1], w.dims()[2], w.dims()[3]);
+        let c = cg * g;
+        if !crate::autograd::needs_grad(&[gy, w]) {
+            let (gyc, wc) = (gy.try_contiguous()?, w.try_contiguous()?);
+            let gx = Tensor::empty(Shape::new(&[n, c, hw[0], hw[1]]), gy.dtype(), gy.device())?;
+            let op = FusedOp::Conv2dInputGrad { opts };
+            let ins = [gyc.as_view(), wc.as_view()];
+            if let Some(r) = gy.device().driver().fused(&op, &ins, &[gx.as_view()]) {
+                return r.map(|_| gx);
+            }
+        }
+        let gm = gy.try_reshape_to(&[n, g, oc / g, oh * ow])?;
+        let wt = w
+            .try_reshape_to(&[g, oc / g, cg * kh * kw])?
+            .try_transpose(-1, -2)?;
+        let cols = wt.try_matmul(&gm)?; // [N, g, C/g·KH·KW, OH·OW]
+        let win = cols
+            .try_reshape_to(&[n, c, kh, kw, oh, ow])?
+            .try_permute(&[0, 1, 4, 5, 2, 3])?; // [N, C, OH, OW, KH, KW]
+        let [ph, pw] = opts.padding;
+        let padded = [hw[0] + 2 * ph, hw[1] + 2 * pw];
+        let gxp = crate::autograd::rules::col2im(
+            &win,
+            padded,
+            [kh, kw],
+            [oh, ow],
+            opts.stride,
+            opts.dilation,
+        )?;
+        if ph > 0 || pw > 0 {
+            let (ph, pw) = (ph as isize, pw as isize);
+            gxp.try_pad(&[-pw, -pw, -ph, -ph], 0.0)
+        } else {
+            Ok(gxp)
+        }
+    }
+
+    /// The gradient of [`Tensor::try_conv2d`] for its weight of shape `wshape`, given the
+    /// input `x` and the output gradient `gy`: the driver's kernel unless the result must
+    /// record, else `gy @ colsᵀ` summed over the batch.
+    pub(crate) fn conv2d_weight_grad(
+        x: &Tensor,
+        gy: &Tensor,
+        wshape: &[usize],
+        opts: Conv2dOpts,
+    ) -> Result<Tensor> {
+        let g = opts.groups;
+        let (n, oc, oh, ow) = (gy.dims()[0], gy.dims()[1], gy.dims()[2], gy.dims()[3]);
+        if !crate::autograd::needs_grad(&[x, gy]) {
+            let (xc, gyc) = (x.try_contiguous()?, gy.try_contiguous()?);
+            let gw = Tensor::empty(Shape::new(wshape), x.dtype(), x.device())?;
+            let op = FusedOp::Conv2dWeightGrad { opts };
+            let ins = [xc.as_view(), gyc.as_view()];
+            if let Some(r) = x.device().driver().fused(&op, &ins, &[gw.as_view()]) {
+                return r.map(|_| gw);
+            }
+        }
+        let cols = x.conv_cols(wshape, [oh, ow], opts)?; // [N, g, C/g·KH·KW, OH·OW]
+        let gm = gy.try_reshape_to(&[n, g, oc / g, oh * ow])?;
+        gm.try_matmul(&cols.try_transpose(-1, -2)?)?
+            .try_sum(Some(&[0]), false)?
+            .try_reshape_to(wshape)
     }
 
     /// 1-D convolution: input `[N, C, L]` (or `[C, L]`), weight `[OC, C / groups, K]`.
@@ -543,13 +656,12 @@ impl Tensor {
         let axes: SmallVec<[usize; 6]> = SmallVec::from_slice(&[4, 5]);
         match avg {
             None => {
-                let xp = if p != [0, 0] {
-                    self.try_pad(&pad, f64::NEG_INFINITY)?
-                } else {
-                    self.clone()
-                };
-                let win = xp.windows(k, [oh, ow], s, d)?;
-                win.reduce_prim(ReduceOp::Max, &axes, false, self.dtype())
+                let (y, idx) = crate::autograd::with_grad_mode(false, || {
+                    self.max_pool2d_plain(k, s, p, d, [oh, ow])
+                })?;
+                Ok(record(y, GradOp::MaxPool2d { hw: [h, w] }, &[self], |_| {
+                    smallvec![Saved::input(&idx)]
+                }))
             }
             Some(include_pad) => {
                 let xp = if p != [0, 0] {
@@ -575,6 +687,92 @@ impl Tensor {
                 }
             }
         }
+    }
+
+    /// Max pooling without recording: `(values, indices)`, each index the flat position of
+    /// its window's first maximum in the `H·W` plane (PyTorch's `return_indices`).
+    fn max_pool2d_plain(
+        &self,
+        k: [usize; 2],
+        s: [usize; 2],
+        p: [usize; 2],
+        d: [usize; 2],
+        o: [usize; 2],
+    ) -> Result<(Tensor, Tensor)> {
+        let (n, c, w) = (self.dims()[0], self.dims()[1], self.dims()[3]);
+        let x = self.try_contiguous()?;
+        let shape = Shape::new(&[n, c, o[0], o[1]]);
+        let y = Tensor::empty(shape.clone(), x.dtype(), x.device())?;
+        let idx = Tensor::empty(shape, DType::I64, x.device())?;
+        let op = FusedOp::MaxPool2d {
+            kernel: k,
+            stride: s,
+            padding: p,
+            dilation: d,
+        };
+        let outs = [y.as_view(), idx.as_view()];
+        if let Some(r) = x.device().driver().fused(&op, &[x.as_view()], &outs) {
+            return r.map(|_| (y, idx));
+        }
+        let pad = [p[1] as isize, p[1] as isize, p[0] as isize, p[0] as isize];
+        let xp = if p != [0, 0] {
+            x.try_pad(&pad, f64::NEG_INFINITY)?
+        } else {
+            x
+        };
+        let flat = xp.windows(k, o, s, d)?.try_contiguous()?.try_reshape_to(&[
+            n,
+            c,
+            o[0],
+            o[1],
+            k[0] * k[1],
+        ])?;
+        let am = flat.try_argmax(Some(-1), true)?; // [N, C, OH, OW, 1]: tap kh·KW + kw
+        let y = flat.try_gather(-1, &am)?.try_squeeze(Some(-1))?;
+        // Tap (kh, kw) of window (oy, ox) is input (oy·s - p + kh·d, ox·s - p + kw·d).
+        let dev = self.device();
+        let at = |i: usize, len: usize, tap: Tensor, shape: &[usize]| -> Result<Tensor> {
+            Tensor::try_arange(0.0, len as f64, 1.0, DType::I64, dev)?
+                .try_reshape_to(shape)?
+                .try_mul_scalar(s[i] as i64)?
+                .try_sub_scalar(p[i] as i64)?
+                .try_add(&tap.try_mul_scalar(d[i] as i64)?)
+        };
+        let iy = at(
+            0,
+            o[0],
+            am.try_floor_divide_scalar(k[1] as i64)?,
+            &[o[0], 1, 1],
+        )?;
+        let ix = at(1, o[1], am.try_remainder_scalar(k[1] as i64)?, &[o[1], 1])?;
+        let idx = iy
+            .try_mul_scalar(w as i64)?
+            .try_add(&ix)?
+            .try_squeeze(Some(-1))?;
+        Ok((y, idx))
+    }
+
+    /// The gradient of max pooling: `gy` added at `idx` into zeros of `[N, C, hw]` (the
+    /// driver's kernel unless the result must record).
+    pub(crate) fn max_pool2d_grad(gy: &Tensor, idx: &Tensor, hw: [usize; 2]) -> Result<Tensor> {
+        let (n, c) = (gy.dims()[0], gy.dims()[1]);
+        if !crate::autograd::needs_grad(&[gy]) {
+            let (gyc, ic) = (gy.try_contiguous()?, idx.try_contiguous()?);
+            let gx = Tensor::empty(Shape::new(&[n, c, hw[0], hw[1]]), gy.dtype(), gy.device())?;
+            let ins = [gyc.as_view(), ic.as_view()];
+            let op = FusedOp::MaxPool2dGrad;
+            if let Some(r) = gy.device().driver().fused(&op, &ins, &[gx.as_view()]) {
+                return r.map(|_| gx);
+            }
+        }
+        let ohw = gy.dims()[2] * gy.dims()[3];
+        Tensor::try_zeros([n, c, hw[0] * hw[1]], gy.dtype(), gy.device())?
+            .try_scatter_add(
+                2,
+                &idx.try_reshape_to(&[n, c, ohw])?,
+                &gy.try_reshape_to(&[n, c, ohw])?,
+            )?
+            .try_reshape_to(&[n, c, hw[0], hw[1]])
     }
 
     /// 1-D max pooling over `[N, C, L]` (or `[C, L]`).
