@@ -58,6 +58,14 @@ pub(crate) fn step(op: &FusedOp, g: &Arg, outs: &[&Arg]) -> Option<Result<()>> {
     if !fits(g) || !outs.iter().all(|a| fits(a)) {
         return None;
     }
+    // Distinct buffers: the kernels hold one mutable slice per output.
+    let bases: alloc::vec::Vec<*mut u8> = core::iter::once(g)
+        .chain(outs.iter().copied())
+        .map(|a| a.ptr.0)
+        .collect();
+    if (1..bases.len()).any(|i| bases[..i].contains(&bases[i])) {
+        return None;
+    }
     match (op, outs, g.dtype) {
         (FusedOp::AdamStep(s), [p, m, v], DType::F32) => adam::<f32>(s, n, g, p, m, v),
         (FusedOp::AdamStep(s), [p, m, v], DType::F64) => adam::<f64>(s, n, g, p, m, v),
@@ -68,23 +76,36 @@ pub(crate) fn step(op: &FusedOp, g: &Arg, outs: &[&Arg]) -> Option<Result<()>> {
     Some(Ok(()))
 }
 
-/// The typed element pointer of a contiguous view.
-fn at<T>(a: &Arg) -> Ptr<T> {
-    // SAFETY: `resolve` checked the view (offset + numel) lies inside its buffer.
-    Ptr(unsafe { (a.ptr.0 as *mut T).add(a.layout.offset) })
-}
-
-/// Calls `f(i)` for every element index, in parallel chunks when there are many.
-fn each(n: usize, f: impl Fn(usize) + Sync + Send) {
+/// Runs `f` on matching chunks of the gradient (read) and the outputs (written), in parallel
+/// when there are many elements. Plain slices let the compiler vectorise the loop bodies.
+fn chunks<T: F, const K: usize>(
+    n: usize,
+    g: &Arg,
+    outs: [&Arg; K],
+    f: impl Fn(&[T], [&mut [T]; K]) + Sync + Send,
+) {
+    let base = |a: &Arg| -> Ptr<T> {
+        // SAFETY: `resolve` checked the view (offset + numel) lies inside its buffer.
+        Ptr(unsafe { (a.ptr.0 as *mut T).add(a.layout.offset) })
+    };
+    let gp = base(g);
+    let op = outs.map(base);
     par_range(n.div_ceil(CHUNK), n * 8, |c| {
-        for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-            f(i)
+        let (start, len) = (c * CHUNK, CHUNK.min(n - c * CHUNK));
+        // SAFETY: the views are `n` elements long and lie in distinct buffers (checked by
+        // `step`); each chunk index is handed to one task only, so the mutable slices of
+        // different tasks never overlap.
+        unsafe {
+            let gs = core::slice::from_raw_parts(gp.at(start) as *const T, len);
+            f(
+                gs,
+                op.map(|p| core::slice::from_raw_parts_mut(p.at(start), len)),
+            );
         }
     });
 }
 
 fn adam<T: F>(s: &AdamStep, n: usize, g: &Arg, p: &Arg, m: &Arg, v: &Arg) {
-    let (gp, pp, mp, vp) = (at::<T>(g), at::<T>(p), at::<T>(m), at::<T>(v));
     let [decay, l2, w1, b2, w2, bc2, eps, nss] = [
         s.decay_mul,
         s.l2,
@@ -97,45 +118,44 @@ fn adam<T: F>(s: &AdamStep, n: usize, g: &Arg, p: &Arg, m: &Arg, v: &Arg) {
     ]
     .map(T::of);
     let (scale, with_l2) = (s.decay_mul != 1.0, s.l2 != 0.0);
-    each(n, |i| {
-        // SAFETY: i < n, the views' length; each index is touched by one task only.
-        unsafe {
-            let mut pi = *pp.at(i);
-            let mut gi = *gp.at(i);
+    chunks::<T, 3>(n, g, [p, m, v], |gs, [ps, ms, vs]| {
+        for (((&gi, pi), mi), vi) in gs
+            .iter()
+            .zip(ps.iter_mut())
+            .zip(ms.iter_mut())
+            .zip(vs.iter_mut())
+        {
+            let mut pv = *pi;
+            let mut gv = gi;
             if scale {
-                pi = pi.mul(decay);
+                pv = pv.mul(decay);
             }
             if with_l2 {
-                gi = gi + pi.mul(l2);
+                gv = gv + pv.mul(l2);
             }
-            let mut mi = *mp.at(i);
-            mi = mi + (gi - mi).mul(w1);
-            let mut vi = (*vp.at(i)).mul(b2);
-            vi = vi + gi.mul(w2).mul(gi);
-            let denom = vi.sqrt().div(bc2) + eps;
-            *pp.at(i) = pi + mi.mul(nss).div(denom);
-            *mp.at(i) = mi;
-            *vp.at(i) = vi;
+            let mv = *mi + (gv - *mi).mul(w1);
+            let vv = (*vi).mul(b2) + gv.mul(w2).mul(gv);
+            let denom = vv.sqrt().div(bc2) + eps;
+            *pi = pv + mv.mul(nss).div(denom);
+            *mi = mv;
+            *vi = vv;
         }
     });
 }
 
 fn sgd<T: F>(s: &SgdStep, n: usize, g: &Arg, p: &Arg, b: &Arg) {
-    let (gp, pp, bp) = (at::<T>(g), at::<T>(p), at::<T>(b));
     let [mom, keep, wd, neg_lr] = [s.momentum, 1.0 - s.dampening, s.weight_decay, -s.lr].map(T::of);
     let (with_wd, nesterov) = (s.weight_decay != 0.0, s.nesterov);
-    each(n, |i| {
-        // SAFETY: as in `adam`.
-        unsafe {
-            let pi = *pp.at(i);
-            let mut d = *gp.at(i);
+    chunks::<T, 2>(n, g, [p, b], |gs, [ps, bs]| {
+        for ((&gi, pi), bi) in gs.iter().zip(ps.iter_mut()).zip(bs.iter_mut()) {
+            let mut d = gi;
             if with_wd {
-                d = d + pi.mul(wd);
+                d = d + (*pi).mul(wd);
             }
-            let bi = (*bp.at(i)).mul(mom) + d.mul(keep);
-            let d = if nesterov { d + bi.mul(mom) } else { bi };
-            *pp.at(i) = pi + d.mul(neg_lr);
-            *bp.at(i) = bi;
+            let bv = (*bi).mul(mom) + d.mul(keep);
+            let d = if nesterov { d + bv.mul(mom) } else { bv };
+            *pi = *pi + d.mul(neg_lr);
+            *bi = bv;
         }
     });
 }

@@ -261,6 +261,15 @@ impl Tensor {
             }
         }
         let g = if create_graph { g } else { g.detach() };
+        // PyTorch's gradient layout contract: a contiguous parameter gets a contiguous
+        // gradient (a transposed matmul result would otherwise send every optimizer step
+        // through strided loops, and past the drivers' fused updates).
+        let g = if self.is_contiguous() && !g.is_contiguous() {
+            let _ng = (!create_graph).then(crate::autograd::no_grad);
+            g.try_contiguous()?
+        } else {
+            g
+        };
         cell.grad = Some(match cell.grad.take() {
             None => g,
             Some(prev) => {
