@@ -73,6 +73,32 @@ pub fn rand_in(shape: &[usize], lo: f64, hi: f64, seed: u64) -> Tensor {
     Tensor::try_uniform(shape, lo, hi, DType::F64, &Device::cpu()).expect("uniform")
 }
 
+/// A unary op of the tensor API.
+pub type UnaryFn = fn(&Tensor) -> Result<Tensor>;
+
+/// Unary ops smooth on all of ℝ.
+pub const SMOOTH: [(&str, UnaryFn); 9] = [
+    ("exp", |x| x.try_exp()),
+    ("exp2", |x| x.try_exp2()),
+    ("expm1", |x| x.try_expm1()),
+    ("sin", |x| x.try_sin()),
+    ("cos", |x| x.try_cos()),
+    ("tanh", |x| x.try_tanh()),
+    ("erf", |x| x.try_erf()),
+    ("sigmoid", |x| x.try_sigmoid()),
+    ("silu", |x| x.try_silu()),
+];
+
+/// Unary ops smooth for positive inputs.
+pub const POSITIVE: [(&str, UnaryFn); 6] = [
+    ("log", |x| x.try_log()),
+    ("log2", |x| x.try_log2()),
+    ("sqrt", |x| x.try_sqrt()),
+    ("rsqrt", |x| x.try_rsqrt()),
+    ("reciprocal", |x| x.try_reciprocal()),
+    ("pow_scalar", |x| x.try_pow_scalar(2.5)),
+];
+
 /// One differentiable computation to check: its inputs (f64, on the CPU) and the function.
 pub struct Case {
     /// What is checked, e.g. `"softmax dim1"`.
@@ -133,37 +159,17 @@ fn index(data: &[i64], shape: &[usize], like: &Tensor) -> Result<Tensor> {
 /// away from the ops' singularities. The CPU suite checks each by f64 central differences
 /// ([`gradcheck`]); other drivers run them through [`check_on_device`].
 pub fn op_cases() -> Vec<Case> {
-    type F = fn(&Tensor) -> Result<Tensor>;
     let mut c = Cases(Vec::new());
 
     // Unary.
     let x = rand_in(&[2, 3], -2.0, 2.0, 1);
     let pos = rand_in(&[2, 3], 0.5, 3.0, 2);
     let unit = rand_in(&[2, 3], -0.9, 0.9, 3);
-    let any: [(&str, F); 10] = [
-        ("neg", |x| x.try_neg()),
-        ("exp", |x| x.try_exp()),
-        ("exp2", |x| x.try_exp2()),
-        ("expm1", |x| x.try_expm1()),
-        ("sin", |x| x.try_sin()),
-        ("cos", |x| x.try_cos()),
-        ("tanh", |x| x.try_tanh()),
-        ("erf", |x| x.try_erf()),
-        ("sigmoid", |x| x.try_sigmoid()),
-        ("silu", |x| x.try_silu()),
-    ];
-    for (name, f) in any {
+    let neg: (&str, UnaryFn) = ("neg", |x| x.try_neg());
+    for (name, f) in SMOOTH.into_iter().chain([neg]) {
         c.add(name, &[x.clone()], move |t| f(&t[0]));
     }
-    let positive: [(&str, F); 6] = [
-        ("log", |x| x.try_log()),
-        ("log2", |x| x.try_log2()),
-        ("sqrt", |x| x.try_sqrt()),
-        ("rsqrt", |x| x.try_rsqrt()),
-        ("reciprocal", |x| x.try_reciprocal()),
-        ("pow_scalar", |x| x.try_pow_scalar(2.5)),
-    ];
-    for (name, f) in positive {
+    for (name, f) in POSITIVE {
         c.add(name, &[pos.clone()], move |t| f(&t[0]));
     }
     c.add("log1p", &[unit.clone()], |t| t[0].try_log1p());

@@ -6,36 +6,13 @@
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
 use lantern::{autograd, Conv2dOpts, DType, Device, Error, NormOrd, Tensor};
-use lantern_tests::gradcheck::{check_all_on_device, gradcheck, op_cases, rand_in};
+use lantern_tests::gradcheck::{
+    check_all_on_device, gradcheck, op_cases, rand_in, UnaryFn, POSITIVE, SMOOTH,
+};
 
 fn cpu() -> Device {
     Device::cpu()
 }
-
-type UnaryFn = fn(&Tensor) -> lantern::Result<Tensor>;
-
-/// Unary ops smooth on all of ℝ.
-const SMOOTH: [(&str, UnaryFn); 9] = [
-    ("exp", |x| x.try_exp()),
-    ("exp2", |x| x.try_exp2()),
-    ("expm1", |x| x.try_expm1()),
-    ("sin", |x| x.try_sin()),
-    ("cos", |x| x.try_cos()),
-    ("tanh", |x| x.try_tanh()),
-    ("erf", |x| x.try_erf()),
-    ("sigmoid", |x| x.try_sigmoid()),
-    ("silu", |x| x.try_silu()),
-];
-
-/// Unary ops smooth for positive inputs.
-const POSITIVE: [(&str, UnaryFn); 6] = [
-    ("log", |x| x.try_log()),
-    ("log2", |x| x.try_log2()),
-    ("sqrt", |x| x.try_sqrt()),
-    ("rsqrt", |x| x.try_rsqrt()),
-    ("reciprocal", |x| x.try_reciprocal()),
-    ("pow_scalar", |x| x.try_pow_scalar(2.5)),
-];
 
 #[test]
 fn every_op_by_central_differences() {

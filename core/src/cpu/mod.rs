@@ -326,12 +326,13 @@ impl Driver for CpuDriver {
     }
 
     fn fused(&self, op: &FusedOp, ins: &[View], outs: &[View]) -> Option<Result<()>> {
-        if let (FusedOp::AdamStep(_) | FusedOp::SgdStep(_), [g], 2..=3) = (op, ins, outs.len()) {
+        let optim = crate::ops::optim_step_views(op, ins, outs, &[DType::F32, DType::F64]);
+        if let Some((name, g, outs)) = optim {
             let mut a: [Option<Arg>; 1] = [None];
             let mut o: [Option<Arg>; 3] = [None, None, None];
             if let Err(e) = self
-                .resolve(op_name(op), core::slice::from_ref(g), &mut a)
-                .and_then(|_| self.resolve(op_name(op), outs, &mut o))
+                .resolve(name, core::slice::from_ref(g), &mut a)
+                .and_then(|_| self.resolve(name, outs, &mut o))
             {
                 return Some(Err(e));
             }
@@ -423,12 +424,4 @@ pub(crate) fn cpu_device() -> crate::Device {
         CPU.call_once(|| Arc::new(CpuDriver::with_ordinal(0)))
             .clone(),
     )
-}
-
-/// The name errors give a fused optimizer update.
-fn op_name(op: &FusedOp) -> &'static str {
-    match op {
-        FusedOp::AdamStep(_) => "adam_step",
-        _ => "sgd_step",
-    }
 }

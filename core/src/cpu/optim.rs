@@ -50,22 +50,10 @@ impl F for f64 {
     }
 }
 
-/// Runs `op` when every view is contiguous and of one float dtype; `None` otherwise (the
-/// composed update).
+/// Runs `op` on views that passed [`crate::ops::optim_step_views`] (contiguous, one f32 or
+/// f64 dtype and shape, distinct buffers); `None` for another pairing of op and views.
 pub(crate) fn step(op: &FusedOp, g: &Arg, outs: &[&Arg]) -> Option<Result<()>> {
     let n = g.layout.numel();
-    let fits = |a: &Arg| a.layout.is_contiguous() && a.dtype == g.dtype && a.layout.numel() == n;
-    if !fits(g) || !outs.iter().all(|a| fits(a)) {
-        return None;
-    }
-    // Distinct buffers: the kernels hold one mutable slice per output.
-    let bases: alloc::vec::Vec<*mut u8> = core::iter::once(g)
-        .chain(outs.iter().copied())
-        .map(|a| a.ptr.0)
-        .collect();
-    if (1..bases.len()).any(|i| bases[..i].contains(&bases[i])) {
-        return None;
-    }
     match (op, outs, g.dtype) {
         (FusedOp::AdamStep(s), [p, m, v], DType::F32) => adam::<f32>(s, n, g, p, m, v),
         (FusedOp::AdamStep(s), [p, m, v], DType::F64) => adam::<f64>(s, n, g, p, m, v),
@@ -93,7 +81,7 @@ fn chunks<T: F, const K: usize>(
     par_range(n.div_ceil(CHUNK), n * 8, |c| {
         let (start, len) = (c * CHUNK, CHUNK.min(n - c * CHUNK));
         // SAFETY: the views are `n` elements long and lie in distinct buffers (checked by
-        // `step`); each chunk index is handed to one task only, so the mutable slices of
+        // `optim_step_views`); each chunk index is handed to one task only, so the mutable slices of
         // different tasks never overlap.
         unsafe {
             let gs = core::slice::from_raw_parts(gp.at(start) as *const T, len);

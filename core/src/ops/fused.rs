@@ -1,6 +1,7 @@
 //! Fused ops: each has a default body composed from primitives in core, which a driver may
 //! override with one kernel (DESIGN.md, "Fused ops").
 
+use crate::driver::View;
 use crate::tensor::Conv2dOpts;
 
 /// A fused op. Drivers return `None` from [`crate::Driver::fused`] to take the composed default.
@@ -111,14 +112,10 @@ pub struct SgdStep {
 /// (`softmax`, `log_softmax`) and the two views; `None` sends the op to the composed default.
 pub fn softmax_rows<'a>(
     op: &FusedOp,
-    ins: &'a [crate::driver::View],
-    outs: &'a [crate::driver::View],
+    ins: &'a [View],
+    outs: &'a [View],
     dtypes: &[crate::DType],
-) -> Option<(
-    &'static str,
-    &'a crate::driver::View,
-    &'a crate::driver::View,
-)> {
+) -> Option<(&'static str, &'a View, &'a View)> {
     let name = match op {
         FusedOp::Softmax => "softmax",
         FusedOp::LogSoftmax => "log_softmax",
@@ -127,9 +124,40 @@ pub fn softmax_rows<'a>(
     let ([x], [y]) = (ins, outs) else {
         return None;
     };
-    let fits = |v: &crate::driver::View| {
-        v.layout.is_contiguous() && v.layout.rank() > 0 && dtypes.contains(&v.dtype)
-    };
+    let fits =
+        |v: &View| v.layout.is_contiguous() && v.layout.rank() > 0 && dtypes.contains(&v.dtype);
     (fits(x) && fits(y) && x.dtype == y.dtype && x.layout.shape == y.layout.shape)
         .then_some((name, x, y))
+}
+
+/// An optimizer update a one-pass kernel can run: ins `[grad]`, outs `[param, state...]`
+/// (three for [`FusedOp::AdamStep`], two for [`FusedOp::SgdStep`]), every view contiguous,
+/// of one of `dtypes` and one shape, each in a buffer of its own (kernels write them in
+/// place). Returns the kernel's name (`adam_step`, `sgd_step`), the gradient and the outputs;
+/// `None` sends the op to the composed default.
+pub fn optim_step_views<'a>(
+    op: &FusedOp,
+    ins: &'a [View],
+    outs: &'a [View],
+    dtypes: &[crate::DType],
+) -> Option<(&'static str, &'a View, &'a [View])> {
+    let (name, n_out) = match op {
+        FusedOp::AdamStep(_) => ("adam_step", 3),
+        FusedOp::SgdStep(_) => ("sgd_step", 2),
+        _ => return None,
+    };
+    let [g] = ins else {
+        return None;
+    };
+    let fits = |v: &View| {
+        v.layout.is_contiguous() && v.dtype == g.dtype && v.layout.shape == g.layout.shape
+    };
+    let distinct = (0..outs.len())
+        .all(|i| outs[i].buf != g.buf && outs[..i].iter().all(|o| o.buf != outs[i].buf));
+    (outs.len() == n_out
+        && dtypes.contains(&g.dtype)
+        && fits(g)
+        && outs.iter().all(fits)
+        && distinct)
+        .then_some((name, g, outs))
 }

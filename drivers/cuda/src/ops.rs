@@ -936,21 +936,12 @@ struct SgdParams {
     nesterov: i32,
 }
 
-/// One optimizer update in one kernel: ins `[grad]`, outs `[param, state...]`, all
-/// contiguous views of one float dtype and shape (else `None`: the composed update).
+/// One optimizer update in one kernel, on views that pass `lantern::ops::optim_step_views`
+/// (else `None`: the composed update).
 fn optim_step(inner: &Inner, op: &FusedOp, ins: &[View], outs: &[View]) -> Option<Result<()>> {
-    let [g] = ins else { return None };
+    let (name, g, outs) = lantern::ops::optim_step_views(op, ins, outs, &FUSED_DTYPES)?;
     let n = g.layout.numel();
-    let fits = |v: &View| {
-        v.layout.is_contiguous() && v.dtype == g.dtype && v.layout.shape == g.layout.shape
-    };
-    let adam = matches!(op, FusedOp::AdamStep(_));
-    let want = if adam { 3 } else { 2 };
-    if outs.len() != want || !FUSED_DTYPES.contains(&g.dtype) || !fits(g) || !outs.iter().all(fits)
-    {
-        return None;
-    }
-    let name = if adam { "adam_step" } else { "sgd_step" };
+    let adam = outs.len() == 3;
     Some((|| {
         // Device pointers of param, grad, and the state buffers (v unused by SGD).
         let [mut pp, mut pg] = inner.resolve(name, [&outs[0], g])?;

@@ -606,8 +606,9 @@ impl WgpuDriver {
         ins: &[View],
         outs: &[View],
     ) -> Option<Result<()>> {
-        if let (FusedOp::AdamStep(_) | FusedOp::SgdStep(_), [g]) = (op, ins) {
-            return self.optim_step(st, op, g, outs);
+        if let Some((name, g, outs)) = lantern::ops::optim_step_views(op, ins, outs, &[DType::F32])
+        {
+            return self.optim_step(st, op, name, g, outs);
         }
         let (name, x, y) =
             lantern::ops::softmax_rows(op, ins, outs, &[DType::F32, DType::F16, DType::BF16])?;
@@ -629,21 +630,18 @@ impl WgpuDriver {
         })())
     }
 
-    /// One optimizer update in one dispatch: ins `[grad]`, outs `[param, state...]`, all
-    /// contiguous f32 views of one shape (else `None`: the composed update).
+    /// One optimizer update in one dispatch, on f32 views that passed
+    /// `lantern::ops::optim_step_views` (its `name`).
     fn optim_step(
         &self,
         st: &mut State,
         op: &FusedOp,
+        name: &'static str,
         g: &View,
         outs: &[View],
     ) -> Option<Result<()>> {
-        let fits = |v: &View| {
-            v.layout.is_contiguous() && v.dtype == DType::F32 && v.layout.shape == g.layout.shape
-        };
-        let (name, spec, scalars): (&'static str, Spec, Vec<u32>) = match op {
+        let (spec, scalars): (Spec, Vec<u32>) = match op {
             FusedOp::AdamStep(a) => (
-                "adam_step",
                 Spec::adam(Elem::F32),
                 [
                     a.decay_mul,
@@ -660,7 +658,6 @@ impl WgpuDriver {
                 .collect(),
             ),
             FusedOp::SgdStep(o) => (
-                "sgd_step",
                 Spec::sgd(Elem::F32),
                 [o.lr, o.momentum, 1.0 - o.dampening, o.weight_decay]
                     .iter()
@@ -670,9 +667,6 @@ impl WgpuDriver {
             ),
             _ => return None,
         };
-        if outs.len() != spec.outputs.len() || !fits(g) || !outs.iter().all(fits) {
-            return None;
-        }
         Some((|| {
             let g = self.resolve(st, name, g)?;
             let outs: Vec<Arg> = outs

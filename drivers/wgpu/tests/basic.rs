@@ -272,48 +272,40 @@ fn in_place_ops_read_a_snapshot_of_an_aliased_input() {
     assert_eq!(p.to_vec::<f32>(), vec![0.5, -1.0]);
 }
 
-#[test]
-fn optimizer_steps_are_one_fused_dispatch_per_parameter() {
+/// Three AdamW steps on one parameter and three momentum-SGD steps on another, on `dev`.
+/// Returns both parameters and, per step, how far `dispatches()` moved over the two updates.
+fn adamw_and_sgd_steps(dev: &Device, dispatches: impl Fn() -> u64) -> ([Tensor; 2], Vec<u64>) {
     use lantern::optim::{Adam, Optimizer, Sgd};
-    let shared = gpu_or_skip!();
-    let g = common::own_driver(&shared);
-    let dev = device(&g);
-    let p = Tensor::from_slice(&[1.0f32, -2.0, 0.5], [3], &dev).requires_grad_(true);
-    let q = Tensor::from_slice(&[3.0f32, 0.25], [2], &dev).requires_grad_(true);
+    let p = Tensor::from_slice(&[1.0f32, -2.0, 0.5], [3], dev).requires_grad_(true);
+    let q = Tensor::from_slice(&[3.0f32, 0.25], [2], dev).requires_grad_(true);
     let mut adam = Adam::adamw(vec![p.clone()], 0.1);
     let mut sgd = Sgd::new(vec![q.clone()], 0.1).momentum(0.9);
-    for step in 0..3 {
+    let mut per_step = Vec::new();
+    for _ in 0..3 {
         p.mul(&p)
             .sum(None, false)
             .add(&q.mul(&q).sum(None, false))
             .backward();
-        let (d0, _) = g.counters();
+        let d0 = dispatches();
         adam.step().unwrap();
         sgd.step().unwrap();
-        let (d1, _) = g.counters();
-        // The first SGD step creates its momentum buffer (composed); later ones are fused.
-        if step > 0 {
-            assert_eq!(d1 - d0, 2, "step {step}: {} dispatches", d1 - d0);
-        }
+        per_step.push(dispatches() - d0);
         adam.zero_grad();
         sgd.zero_grad();
     }
-    // The same steps on the CPU's composed path.
-    let pc = Tensor::from_slice(&[1.0f32, -2.0, 0.5], [3], &Device::cpu()).requires_grad_(true);
-    let qc = Tensor::from_slice(&[3.0f32, 0.25], [2], &Device::cpu()).requires_grad_(true);
-    let mut adam_c = Adam::adamw(vec![pc.clone()], 0.1);
-    let mut sgd_c = Sgd::new(vec![qc.clone()], 0.1).momentum(0.9);
-    for _ in 0..3 {
-        pc.mul(&pc)
-            .sum(None, false)
-            .add(&qc.mul(&qc).sum(None, false))
-            .backward();
-        adam_c.step().unwrap();
-        sgd_c.step().unwrap();
-        adam_c.zero_grad();
-        sgd_c.zero_grad();
-    }
-    for (a, b) in [(&p, &pc), (&q, &qc)] {
+    ([p, q], per_step)
+}
+
+#[test]
+fn optimizer_steps_are_one_fused_dispatch_per_parameter() {
+    let shared = gpu_or_skip!();
+    let g = common::own_driver(&shared);
+    let (gpu, per_step) = adamw_and_sgd_steps(&device(&g), || g.counters().0);
+    // The first SGD step creates its momentum buffer (composed); later ones are fused.
+    assert_eq!(per_step[1..], [2, 2], "dispatches per step: {per_step:?}");
+    // The same steps on the CPU's path.
+    let (cpu, _) = adamw_and_sgd_steps(&Device::cpu(), || 0);
+    for (a, b) in gpu.iter().zip(&cpu) {
         for (x, y) in a.to_vec::<f32>().iter().zip(b.to_vec::<f32>()) {
             assert!((x - y).abs() <= 1e-6 * (1.0 + y.abs()), "{x} vs {y}");
         }
