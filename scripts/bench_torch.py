@@ -10,6 +10,7 @@
 
 Workloads (add one here, in bench_ops.rs and in scripts/bench's list):
   matmul:N  f32 N x N @ N x N        add:N  f32 [N] + [N]        tiny_add  [4] + [4]
+  tiny_add_grad  [4] + [4] with one operand requiring grad (records an autograd node)
   gelu:N  exact GELU on [N]          softmax:RxC  softmax over the last dim of [R, C]
   conv2d  forward + backward (x, weight, bias gradients for a fixed output gradient) of a
           3x3 convolution with bias, padding 1: batch 64, 32->64 channels, 28x28
@@ -85,6 +86,9 @@ def workload(torch, name):
         return fwd_bwd
     if kind == "tiny_add":
         a, b = torch.randn(4), torch.randn(4)
+        return lambda: a + b
+    if kind == "tiny_add_grad":
+        a, b = torch.randn(4).requires_grad_(), torch.randn(4)
         return lambda: a + b
     if kind in ("mlp_step", "cnn_step"):
         nn = torch.nn

@@ -47,6 +47,9 @@ fn add(c: &mut Criterion) {
     let y = Tensor::randn([4], DType::F32, &cpu);
     g.throughput(Throughput::Elements(4));
     g.bench_function("tiny_4", |bch| bch.iter(|| black_box(&x + &y)));
+    // The same with grad: the op also records (and drops) an autograd node.
+    let xg = Tensor::randn([4], DType::F32, &cpu).requires_grad_(true);
+    g.bench_function("tiny_4_grad", |bch| bch.iter(|| black_box(&xg + &y)));
     g.finish();
 }
 

@@ -7,6 +7,7 @@
 //!
 //! Workloads (add one here, in `bench_torch.py` and in `scripts/bench`'s list):
 //! `matmul:N` (f32 N×N @ N×N), `add:N` (f32 [N] + [N]), `tiny_add` ([4] + [4], per-op overhead),
+//! `tiny_add_grad` (the same with one operand requiring grad: the op records a node),
 //! `gelu:N` (exact GELU on f32 [N]), `softmax:RxC` (softmax over the last dim of f32 [R, C]),
 //! `conv2d` (forward and backward, input/weight/bias gradients, of a 3×3 convolution with
 //! bias and padding 1, batch 64, 32→64 channels, 28×28),
@@ -120,6 +121,13 @@ fn run(name: &str, budget: f64, cpu: &Device) -> Result<Outcome, String> {
         }
         "tiny_add" => {
             let a = Tensor::randn([4], DType::F32, cpu);
+            let b = Tensor::randn([4], DType::F32, cpu);
+            plain(measure(budget, || drop(black_box(&a + &b))))
+        }
+        "tiny_add_grad" => {
+            // The same add with one operand requiring grad: the op also records (and then
+            // drops) its autograd node.
+            let a = Tensor::randn([4], DType::F32, cpu).requires_grad_(true);
             let b = Tensor::randn([4], DType::F32, cpu);
             plain(measure(budget, || drop(black_box(&a + &b))))
         }

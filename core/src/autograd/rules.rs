@@ -468,11 +468,37 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
         }
         GradOp::Matmul { alpha } => {
             let (a, b) = (s(0)?, s(1)?);
+            // A transposed operand (Linear's `w.t()`) gets its gradient in its own layout,
+            // `(gᵀ a)ᵀ`, as PyTorch's mm backward does: the transpose's backward then hands the
+            // parameter a contiguous gradient instead of one that needs a copy.
+            let transposed = |t: &Tensor| {
+                let st = t.strides();
+                t.rank() == 2
+                    && g.rank() == 2
+                    && !t.is_contiguous()
+                    && st[0] == 1
+                    && st[1] == t.dims()[0]
+            };
             let ga = needs[0]
-                .then(|| g.try_matmul(&b.try_transpose(-1, -2)?))
+                .then(|| {
+                    if transposed(a) {
+                        b.try_matmul(&g.try_transpose(-1, -2)?)?
+                            .try_transpose(-1, -2)
+                    } else {
+                        g.try_matmul(&b.try_transpose(-1, -2)?)
+                    }
+                })
                 .transpose()?;
             let gb = needs[1]
-                .then(|| a.try_transpose(-1, -2)?.try_matmul(g))
+                .then(|| {
+                    if transposed(b) {
+                        g.try_transpose(-1, -2)?
+                            .try_matmul(a)?
+                            .try_transpose(-1, -2)
+                    } else {
+                        a.try_transpose(-1, -2)?.try_matmul(g)
+                    }
+                })
                 .transpose()?;
             let scale = |t: Option<Tensor>| -> Result<Option<Tensor>> {
                 match t {

@@ -31,7 +31,13 @@ impl F for f32 {
         self / o
     }
     fn sqrt(self) -> f32 {
-        libm::sqrtf(self)
+        // Both are IEEE's correctly rounded sqrt; std's is an instruction the loop can
+        // vectorise, libm's a call.
+        #[cfg(feature = "std")]
+        let r = f32::sqrt(self);
+        #[cfg(not(feature = "std"))]
+        let r = libm::sqrtf(self);
+        r
     }
 }
 
@@ -46,7 +52,11 @@ impl F for f64 {
         self / o
     }
     fn sqrt(self) -> f64 {
-        libm::sqrt(self)
+        #[cfg(feature = "std")]
+        let r = f64::sqrt(self);
+        #[cfg(not(feature = "std"))]
+        let r = libm::sqrt(self);
+        r
     }
 }
 
@@ -94,6 +104,23 @@ fn chunks<T: F, const K: usize>(
 }
 
 fn adam<T: F>(s: &AdamStep, n: usize, g: &Arg, p: &Arg, m: &Arg, v: &Arg) {
+    // One loop per flag pair: a flag tested inside the loop kept it from vectorising.
+    match (s.decay_mul != 1.0, s.l2 != 0.0) {
+        (false, false) => adam_with::<T, false, false>(s, n, g, p, m, v),
+        (true, false) => adam_with::<T, true, false>(s, n, g, p, m, v),
+        (false, true) => adam_with::<T, false, true>(s, n, g, p, m, v),
+        (true, true) => adam_with::<T, true, true>(s, n, g, p, m, v),
+    }
+}
+
+fn adam_with<T: F, const SCALE: bool, const L2: bool>(
+    s: &AdamStep,
+    n: usize,
+    g: &Arg,
+    p: &Arg,
+    m: &Arg,
+    v: &Arg,
+) {
     let [decay, l2, w1, b2, w2, bc2, eps, nss] = [
         s.decay_mul,
         s.l2,
@@ -105,8 +132,7 @@ fn adam<T: F>(s: &AdamStep, n: usize, g: &Arg, p: &Arg, m: &Arg, v: &Arg) {
         s.neg_step_size,
     ]
     .map(T::of);
-    let (scale, with_l2) = (s.decay_mul != 1.0, s.l2 != 0.0);
-    chunks::<T, 3>(n, g, [p, m, v], |gs, [ps, ms, vs]| {
+    chunks::<T, 3>(n, g, [p, m, v], move |gs, [ps, ms, vs]| {
         for (((&gi, pi), mi), vi) in gs
             .iter()
             .zip(ps.iter_mut())
@@ -115,10 +141,10 @@ fn adam<T: F>(s: &AdamStep, n: usize, g: &Arg, p: &Arg, m: &Arg, v: &Arg) {
         {
             let mut pv = *pi;
             let mut gv = gi;
-            if scale {
+            if SCALE {
                 pv = pv.mul(decay);
             }
-            if with_l2 {
+            if L2 {
                 gv = gv + pv.mul(l2);
             }
             let mv = *mi + (gv - *mi).mul(w1);
@@ -132,16 +158,30 @@ fn adam<T: F>(s: &AdamStep, n: usize, g: &Arg, p: &Arg, m: &Arg, v: &Arg) {
 }
 
 fn sgd<T: F>(s: &SgdStep, n: usize, g: &Arg, p: &Arg, b: &Arg) {
+    match (s.weight_decay != 0.0, s.nesterov) {
+        (false, false) => sgd_with::<T, false, false>(s, n, g, p, b),
+        (true, false) => sgd_with::<T, true, false>(s, n, g, p, b),
+        (false, true) => sgd_with::<T, false, true>(s, n, g, p, b),
+        (true, true) => sgd_with::<T, true, true>(s, n, g, p, b),
+    }
+}
+
+fn sgd_with<T: F, const WD: bool, const NESTEROV: bool>(
+    s: &SgdStep,
+    n: usize,
+    g: &Arg,
+    p: &Arg,
+    b: &Arg,
+) {
     let [mom, keep, wd, neg_lr] = [s.momentum, 1.0 - s.dampening, s.weight_decay, -s.lr].map(T::of);
-    let (with_wd, nesterov) = (s.weight_decay != 0.0, s.nesterov);
-    chunks::<T, 2>(n, g, [p, b], |gs, [ps, bs]| {
+    chunks::<T, 2>(n, g, [p, b], move |gs, [ps, bs]| {
         for ((&gi, pi), bi) in gs.iter().zip(ps.iter_mut()).zip(bs.iter_mut()) {
             let mut d = gi;
-            if with_wd {
+            if WD {
                 d = d + (*pi).mul(wd);
             }
             let bv = (*bi).mul(mom) + d.mul(keep);
-            let d = if nesterov { d + bv.mul(mom) } else { bv };
+            let d = if NESTEROV { d + bv.mul(mom) } else { bv };
             *pi = *pi + d.mul(neg_lr);
             *bi = bv;
         }

@@ -77,6 +77,11 @@ pub fn for_each_run<const N: usize, F>(
     if numel == 0 {
         return;
     }
+    // Small contiguous operands (most ops in a training step): one run, no coalescing.
+    if numel < PAR_THRESHOLD && all_contiguous(shape, strides) {
+        f(base, numel, [1; N]);
+        return;
+    }
     let c = coalesce(shape, strides);
     if c.dims.is_empty() {
         f(base, 1, [0; N]);
@@ -123,6 +128,21 @@ pub fn for_each_run<const N: usize, F>(
         return;
     }
     (0..units).for_each(unit);
+}
+
+/// Whether every operand is row-major contiguous over `shape` (size-1 dims ignored).
+#[inline]
+fn all_contiguous<const N: usize>(shape: &[usize], strides: [&[usize]; N]) -> bool {
+    let mut acc = 1;
+    for (i, &d) in shape.iter().enumerate().rev() {
+        if d != 1 {
+            if strides.iter().any(|st| st[i] != acc) {
+                return false;
+            }
+            acc *= d;
+        }
+    }
+    true
 }
 
 /// Runs `f(i)` for `i in 0..n`, in parallel when `work` (elements touched) is large.
