@@ -1,7 +1,8 @@
 //! Batched strided matmul.
 //!
 //! - f32/f64: `matrixmultiply` (SIMD under no_std too: picked at run time with `std`, from
-//!   the compile-time target features without). With `threads`, a large product is split
+//!   the compile-time target features without); f32 on x86-64 CPUs with AVX2 and FMA (and
+//!   `std` to detect them) goes to our 6×16 kernel in `sgemm_avx2` instead. With `threads`, a large product is split
 //!   into row (or column) blocks, one single-threaded GEMM call per rayon task; a batch of
 //!   small products runs one matrix per task. Tiny products (m·n·k ≤ 512) skip the packing
 //!   GEMM for a direct loop.
@@ -111,7 +112,7 @@ pub(super) trait Gemm: Num + Accum<A = Self> {
 }
 
 macro_rules! gemm_impl {
-    ($t:ty, $f:ident) => {
+    ($t:ty, $f:ident, $fast:expr) => {
         impl Gemm for $t {
             #[inline]
             unsafe fn gemm(
@@ -130,16 +131,53 @@ macro_rules! gemm_impl {
                 rsc: isize,
                 csc: isize,
             ) {
-                // SAFETY: forwarded from this function's contract.
-                unsafe {
-                    matrixmultiply::$f(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+                let fast: Option<Fast<$t>> = $fast;
+                match fast {
+                    // SAFETY: forwarded from this function's contract; `fast` is only Some
+                    // when the CPU has what the kernel needs.
+                    Some(f) => unsafe {
+                        f(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc)
+                    },
+                    // SAFETY: forwarded from this function's contract.
+                    None => unsafe {
+                        matrixmultiply::$f(
+                            m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc,
+                        )
+                    },
                 }
             }
         }
     };
 }
-gemm_impl!(f32, sgemm);
-gemm_impl!(f64, dgemm);
+/// A GEMM with `matrixmultiply`'s signature.
+type Fast<T> = unsafe fn(
+    usize,
+    usize,
+    usize,
+    T,
+    *const T,
+    isize,
+    isize,
+    *const T,
+    isize,
+    isize,
+    T,
+    *mut T,
+    isize,
+    isize,
+);
+
+/// Our AVX2/FMA f32 kernel where the CPU has it (x86-64 with std's feature detection).
+fn fast_f32() -> Option<Fast<f32>> {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if super::sgemm_avx2::available() {
+        return Some(super::sgemm_avx2::sgemm);
+    }
+    None
+}
+
+gemm_impl!(f32, sgemm, fast_f32());
+gemm_impl!(f64, dgemm, None);
 
 /// One batched strided product on raw pointers, whatever the pointers came from.
 struct Problem<'a, T> {

@@ -7,6 +7,8 @@ mod index;
 mod matmul;
 mod optim;
 mod reduce;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod sgemm_avx2;
 mod softmax;
 pub(crate) mod walk;
 
