@@ -5,6 +5,7 @@ mod elem;
 mod elementwise;
 mod index;
 mod matmul;
+mod norm;
 mod optim;
 mod reduce;
 mod softmax;
@@ -338,6 +339,28 @@ impl Driver for CpuDriver {
             }
             let o: Vec<&Arg> = o.iter().flatten().collect();
             return optim::step(op, a[0].as_ref()?, &o);
+        }
+        if let Some(v) = crate::ops::layer_norm_views(op, ins, outs, &[DType::F32, DType::F64]) {
+            let mut a: [Option<Arg>; 3] = [None, None, None];
+            let mut o: [Option<Arg>; 3] = [None, None, None];
+            if let Err(e) = self
+                .resolve("layer_norm", ins, &mut a)
+                .and_then(|_| self.resolve("layer_norm", outs, &mut o))
+            {
+                return Some(Err(e));
+            }
+            let args = norm::LayerNormArgs {
+                x: a[0].as_ref()?,
+                weight: a[1].as_ref(),
+                bias: a[2].as_ref(),
+                y: o[0].as_ref()?,
+                mean: o[1].as_ref()?,
+                rstd: o[2].as_ref()?,
+                rows: v.rows,
+                cols: v.cols,
+                eps: v.eps,
+            };
+            return norm::layer_norm(&args).map(Ok);
         }
         let name = match op {
             FusedOp::Softmax | FusedOp::LogSoftmax => {

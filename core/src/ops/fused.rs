@@ -21,8 +21,12 @@ pub enum FusedOp {
     Silu,
     /// ins `[x]`, outs `[y]`: `1 / (1 + e^-x)`.
     Sigmoid,
-    /// ins `[x, weight, bias]` (weight/bias may be absent: then ins has 1 element),
-    /// outs `[y, mean, rstd]`: normalization over the last `normalized` elements.
+    /// ins `[x]`, `[x, weight]` or `[x, weight, bias]`, outs `[y, mean, rstd]`: layer
+    /// normalization of each row of `x` (all contiguous) seen as `[rows, cols]`, where
+    /// `rows = mean.numel()`: `y = (x - mean) · rstd · weight + bias` with the row's mean and
+    /// `rstd = 1 / sqrt(var + eps)` (biased variance). y has x's shape and dtype, weight and
+    /// bias `cols` elements of x's dtype, mean and rstd `rows` elements of
+    /// [`layer_norm_stats_dtype`]. Default: the statistics composed from primitives.
     LayerNorm {
         /// Epsilon added to the variance.
         eps: f64,
@@ -160,4 +164,88 @@ pub fn optim_step_views<'a>(
         && outs.iter().all(fits)
         && distinct)
         .then_some((name, g, outs))
+}
+
+/// The dtype of [`FusedOp::LayerNorm`]'s mean and rstd for an input of dtype `x`: f32 for
+/// f16 and bf16 (PyTorch's accumulation type, and what the backward reads), else `x`.
+pub fn layer_norm_stats_dtype(x: crate::DType) -> crate::DType {
+    match x {
+        crate::DType::F16 | crate::DType::BF16 => crate::DType::F32,
+        d => d,
+    }
+}
+
+/// The views of a [`FusedOp::LayerNorm`] a one-pass row kernel can run.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerNormViews<'a> {
+    /// The input, `rows · cols` elements.
+    pub x: &'a View,
+    /// The weight (`cols` elements), if affine.
+    pub weight: Option<&'a View>,
+    /// The bias (`cols` elements), only with a weight.
+    pub bias: Option<&'a View>,
+    /// The output, x's shape and dtype.
+    pub y: &'a View,
+    /// The row means (`rows` elements).
+    pub mean: &'a View,
+    /// The rows' `1 / sqrt(var + eps)`.
+    pub rstd: &'a View,
+    /// Rows normalised.
+    pub rows: usize,
+    /// Elements per row.
+    pub cols: usize,
+    /// Added to the variance.
+    pub eps: f64,
+}
+
+/// A layer norm a one-pass row kernel can run: the views of [`FusedOp::LayerNorm`]'s
+/// contract, all contiguous, x of one of `dtypes`, at least one element. `None` sends the
+/// op to the composed default.
+pub fn layer_norm_views<'a>(
+    op: &FusedOp,
+    ins: &'a [View],
+    outs: &'a [View],
+    dtypes: &[crate::DType],
+) -> Option<LayerNormViews<'a>> {
+    let FusedOp::LayerNorm { eps } = op else {
+        return None;
+    };
+    let [y, mean, rstd] = outs else {
+        return None;
+    };
+    let (x, weight, bias) = match ins {
+        [x] => (x, None, None),
+        [x, w] => (x, Some(w), None),
+        [x, w, b] => (x, Some(w), Some(b)),
+        _ => return None,
+    };
+    let (n, rows) = (x.layout.numel(), mean.layout.numel());
+    if n == 0 || rows == 0 || n % rows != 0 || !dtypes.contains(&x.dtype) {
+        return None;
+    }
+    let cols = n / rows;
+    let sdt = layer_norm_stats_dtype(x.dtype);
+    let fits = |v: &View, dt: crate::DType, numel: usize| {
+        v.layout.is_contiguous() && v.dtype == dt && v.layout.numel() == numel
+    };
+    let ok = fits(x, x.dtype, n)
+        && fits(y, x.dtype, n)
+        && y.layout.shape == x.layout.shape
+        && weight.is_none_or(|w| fits(w, x.dtype, cols))
+        && bias.is_none_or(|b| fits(b, x.dtype, cols))
+        && fits(mean, sdt, rows)
+        && fits(rstd, sdt, rows)
+        && y.buf != x.buf
+        && mean.buf != rstd.buf;
+    ok.then_some(LayerNormViews {
+        x,
+        weight,
+        bias,
+        y,
+        mean,
+        rstd,
+        rows,
+        cols,
+        eps: *eps,
+    })
 }
