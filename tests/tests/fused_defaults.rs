@@ -299,3 +299,11 @@ fn layer_norm_is_one_autograd_node() {
         }
     }
 }
+
+/// The helper the GPU drivers' tests run, on the CPU driver's own kernel.
+#[test]
+fn layer_norm_kernel_against_f64_references() {
+    let failures =
+        lantern_tests::fused::layer_norm_against_the_cpu(&Device::cpu(), &[DType::F64, DType::F32]);
+    assert!(failures.is_empty(), "{failures:#?}");
+}
