@@ -356,7 +356,10 @@ pub(crate) fn layer_norm(
         if t.dims() != normalized_shape {
             return Err(shape_err(
                 op,
-                alloc::format!("weight and bias of shape {normalized_shape:?}"),
+                alloc::format!(
+                    "weight and bias of shape {normalized_shape:?} (normalized_shape) for input {}",
+                    x.shape()
+                ),
                 t.shape(),
             ));
         }
