@@ -270,6 +270,15 @@ fn layer_norm_statistics_match_the_composed_default() {
             .expect("the CPU driver runs layer norm")
             .unwrap();
         let tol = if dt == DType::F64 { 1e-12 } else { 1e-5 };
+        // The gradient kernel runs too (its values: the compare tests above).
+        let gx = Tensor::zeros([4, 9], dt, &devs[0]);
+        let grad = FusedOp::LayerNormGrad;
+        let ins = [x.as_view(), x.as_view(), m.as_view(), r.as_view()];
+        devs[0]
+            .driver()
+            .fused(&grad, &ins, &[gx.as_view()])
+            .expect("the CPU driver runs the layer norm gradient")
+            .unwrap();
         close("mean", &m, &mean, tol);
         close("rstd", &r, &rstd, tol);
         close("y", &y, &x.sub(&mean).mul(&rstd), tol);

@@ -362,6 +362,29 @@ impl Driver for CpuDriver {
             };
             return norm::layer_norm(&args).map(Ok);
         }
+        if let Some(v) = crate::ops::layer_norm_grad_views(op, ins, outs, &[DType::F32, DType::F64])
+        {
+            let mut a: [Option<Arg>; 5] = [None, None, None, None, None];
+            let mut o: [Option<Arg>; 3] = [None, None, None];
+            if let Err(e) = self
+                .resolve("layer_norm_backward", ins, &mut a)
+                .and_then(|_| self.resolve("layer_norm_backward", outs, &mut o))
+            {
+                return Some(Err(e));
+            }
+            let args = norm::LayerNormGradArgs {
+                gy: a[0].as_ref()?,
+                x: a[1].as_ref()?,
+                mean: a[2].as_ref()?,
+                rstd: a[3].as_ref()?,
+                weight: a[4].as_ref(),
+                gx: o[0].as_ref()?,
+                gw_gb: o[1].as_ref().zip(o[2].as_ref()),
+                rows: v.rows,
+                cols: v.cols,
+            };
+            return norm::layer_norm_grad(&args).map(Ok);
+        }
         let name = match op {
             FusedOp::Softmax | FusedOp::LogSoftmax => {
                 if ins.len() != 1 || outs.len() != 1 {

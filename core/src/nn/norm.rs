@@ -451,6 +451,43 @@ fn layer_norm_plain(
     Ok((y.try_to_dtype(x.dtype())?, mean, rstd))
 }
 
+/// [`FusedOp::LayerNormGrad`] through the driver (`None` when it has no kernel): the input's
+/// gradient and, with a weight, the weight's and bias's in one call.
+#[allow(clippy::type_complexity)]
+fn layer_norm_grad_fused(
+    g: &Tensor,
+    x: &Tensor,
+    [mean, rstd]: [&Tensor; 2],
+    weight: Option<&Tensor>,
+) -> Result<Option<(Option<Tensor>, Option<(Tensor, Tensor)>)>> {
+    let (gc, xc) = (g.try_contiguous()?, x.try_contiguous()?);
+    let wc = weight.map(|w| w.try_contiguous()).transpose()?;
+    let (mc, rc) = (mean.try_contiguous()?, rstd.try_contiguous()?);
+    let gx = Tensor::empty(x.shape().clone(), x.dtype(), x.device())?;
+    let mut outs: SmallVec<[Tensor; 3]> = smallvec![gx];
+    if let Some(w) = &wc {
+        for _ in 0..2 {
+            outs.push(Tensor::empty(w.shape().clone(), x.dtype(), x.device())?);
+        }
+    }
+    let mut ins: SmallVec<[View; 5]> =
+        smallvec![gc.as_view(), xc.as_view(), mc.as_view(), rc.as_view()];
+    ins.extend(wc.as_ref().map(|w| w.as_view()));
+    let out_views: SmallVec<[View; 3]> = outs.iter().map(|t| t.as_view()).collect();
+    match x
+        .device()
+        .driver()
+        .fused(&FusedOp::LayerNormGrad, &ins, &out_views)
+    {
+        None => Ok(None),
+        Some(r) => r.map(|_| {
+            let mut it = outs.into_iter();
+            let gx = it.next();
+            Some((gx, it.next().zip(it.next())))
+        }),
+    }
+}
+
 /// The gradients of a layer norm over the last `k` dims from its saved statistics
 /// (PyTorch's formula): with `x̂ = (x - mean)·rstd` and `h = g·w`,
 /// `gx = rstd·(h - mean(h) - x̂·mean(h·x̂))`, `gw = Σ g·x̂`, `gb = Σ g` over the leading dims.
@@ -472,13 +509,6 @@ pub(crate) fn layer_norm_backward(
     let gs = g.try_to_dtype(sdt)?;
     let mut inputs: SmallVec<[&Tensor; 3]> = smallvec![g, x];
     inputs.extend(weight);
-    let (mean, rstd) = if crate::autograd::needs_grad(&inputs) {
-        let (_, mean, var) = normalize(&xs, &dims, eps)?;
-        (mean, var.try_add_scalar(eps)?.try_rsqrt()?)
-    } else {
-        (saved_stats[0].clone(), saved_stats[1].clone())
-    };
-    let xhat = xs.try_sub(&mean)?.try_mul(&rstd)?;
     let sum_lead = |t: Tensor| -> Result<Tensor> {
         if lead.is_empty() {
             Ok(t)
@@ -486,6 +516,22 @@ pub(crate) fn layer_norm_backward(
             t.try_sum(Some(&lead), false)
         }
     };
+    let (mean, rstd) = if crate::autograd::needs_grad(&inputs) {
+        let (_, mean, var) = normalize(&xs, &dims, eps)?;
+        (mean, var.try_add_scalar(eps)?.try_rsqrt()?)
+    } else {
+        if let Some((gx, gw_gb)) = layer_norm_grad_fused(g, x, saved_stats, weight)? {
+            let (gw, gb) = match gw_gb {
+                Some((gw, gb)) => (Some(gw), Some(gb)),
+                // No weight: a lone bias's gradient is g summed over the rows.
+                None => (None, needs[2].then(|| sum_lead(g.clone())).transpose()?),
+            };
+            let keep = |t: Option<Tensor>, need: bool| t.filter(|_| need);
+            return Ok([keep(gx, needs[0]), keep(gw, needs[1]), keep(gb, needs[2])]);
+        }
+        (saved_stats[0].clone(), saved_stats[1].clone())
+    };
+    let xhat = xs.try_sub(&mean)?.try_mul(&rstd)?;
     let gx = needs[0]
         .then(|| -> Result<Tensor> {
             let h = match weight {

@@ -31,6 +31,13 @@ pub enum FusedOp {
         /// Epsilon added to the variance.
         eps: f64,
     },
+    /// ins `[gy, x, mean, rstd]` or `[gy, x, mean, rstd, weight]`, outs `[gx]` or (with a
+    /// weight) `[gx, gw, gb]`: the gradients of [`FusedOp::LayerNorm`] from its saved
+    /// statistics, `x̂ = (x - mean)·rstd`, `h = gy·weight`,
+    /// `gx = rstd·(h - mean(h) - x̂·mean(h·x̂))` per row, `gw = Σ gy·x̂` and `gb = Σ gy` over
+    /// the rows. gy, x, gx, gw and gb have x's dtype, mean and rstd the forward's. Default:
+    /// composed from primitives.
+    LayerNormGrad,
     /// ins `[x, w]` or `[x, w, bias]`, outs `[y]`: 2-D convolution, x `[N, C, H, W]`,
     /// w `[OC, C / groups, KH, KW]`, bias `[OC]`, y `[N, OC, OH, OW]` (all contiguous).
     /// Default: im2col as one strided copy, then a batched matmul.
@@ -175,6 +182,23 @@ pub fn layer_norm_stats_dtype(x: crate::DType) -> crate::DType {
     }
 }
 
+/// `(x.numel(), rows, cols, stats dtype)` of a layer norm whose statistics are `mean`, when
+/// x is of one of `dtypes` and both are non-empty.
+fn layer_norm_rows(
+    x: &View,
+    mean: &View,
+    dtypes: &[crate::DType],
+) -> Option<(usize, usize, usize, crate::DType)> {
+    let (n, rows) = (x.layout.numel(), mean.layout.numel());
+    (n > 0 && rows > 0 && n % rows == 0 && dtypes.contains(&x.dtype))
+        .then(|| (n, rows, n / rows, layer_norm_stats_dtype(x.dtype)))
+}
+
+/// A contiguous view of `numel` elements of `dtype`.
+fn fits(v: &View, dtype: crate::DType, numel: usize) -> bool {
+    v.layout.is_contiguous() && v.dtype == dtype && v.layout.numel() == numel
+}
+
 /// The views of a [`FusedOp::LayerNorm`] a one-pass row kernel can run.
 #[derive(Clone, Copy, Debug)]
 pub struct LayerNormViews<'a> {
@@ -219,15 +243,7 @@ pub fn layer_norm_views<'a>(
         [x, w, b] => (x, Some(w), Some(b)),
         _ => return None,
     };
-    let (n, rows) = (x.layout.numel(), mean.layout.numel());
-    if n == 0 || rows == 0 || n % rows != 0 || !dtypes.contains(&x.dtype) {
-        return None;
-    }
-    let cols = n / rows;
-    let sdt = layer_norm_stats_dtype(x.dtype);
-    let fits = |v: &View, dt: crate::DType, numel: usize| {
-        v.layout.is_contiguous() && v.dtype == dt && v.layout.numel() == numel
-    };
+    let (n, rows, cols, sdt) = layer_norm_rows(x, mean, dtypes)?;
     let ok = fits(x, x.dtype, n)
         && fits(y, x.dtype, n)
         && y.layout.shape == x.layout.shape
@@ -247,5 +263,76 @@ pub fn layer_norm_views<'a>(
         rows,
         cols,
         eps: *eps,
+    })
+}
+
+/// The views of a [`FusedOp::LayerNormGrad`] a row kernel can run.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerNormGradViews<'a> {
+    /// The output gradient, `rows · cols` elements.
+    pub gy: &'a View,
+    /// The forward's input.
+    pub x: &'a View,
+    /// The forward's row means (`rows` elements).
+    pub mean: &'a View,
+    /// The forward's row `1 / sqrt(var + eps)`.
+    pub rstd: &'a View,
+    /// The weight (`cols` elements), if affine.
+    pub weight: Option<&'a View>,
+    /// The input's gradient.
+    pub gx: &'a View,
+    /// The weight's and bias's gradients (`cols` elements each), with a weight.
+    pub gw_gb: Option<(&'a View, &'a View)>,
+    /// Rows.
+    pub rows: usize,
+    /// Elements per row.
+    pub cols: usize,
+}
+
+/// A layer-norm gradient a row kernel can run: the views of [`FusedOp::LayerNormGrad`]'s
+/// contract, all contiguous, x of one of `dtypes`, at least one element, outputs in
+/// buffers of their own. `None` sends the op to the composed default.
+pub fn layer_norm_grad_views<'a>(
+    op: &FusedOp,
+    ins: &'a [View],
+    outs: &'a [View],
+    dtypes: &[crate::DType],
+) -> Option<LayerNormGradViews<'a>> {
+    if *op != FusedOp::LayerNormGrad {
+        return None;
+    }
+    let (gy, x, mean, rstd, weight) = match ins {
+        [g, x, m, r] => (g, x, m, r, None),
+        [g, x, m, r, w] => (g, x, m, r, Some(w)),
+        _ => return None,
+    };
+    let (gx, gw_gb) = match (outs, weight) {
+        ([gx], None) => (gx, None),
+        ([gx, gw, gb], Some(_)) => (gx, Some((gw, gb))),
+        _ => return None,
+    };
+    let (n, rows, cols, sdt) = layer_norm_rows(x, mean, dtypes)?;
+    let own = |o: &View| ins.iter().all(|i| i.buf != o.buf);
+    let ok = fits(gy, x.dtype, n)
+        && fits(x, x.dtype, n)
+        && fits(gx, x.dtype, n)
+        && fits(mean, sdt, rows)
+        && fits(rstd, sdt, rows)
+        && weight.is_none_or(|w| fits(w, x.dtype, cols))
+        && gw_gb.is_none_or(|(gw, gb)| {
+            fits(gw, x.dtype, cols) && fits(gb, x.dtype, cols) && gw.buf != gb.buf
+        })
+        && outs.iter().all(own)
+        && gw_gb.is_none_or(|(gw, gb)| gx.buf != gw.buf && gx.buf != gb.buf);
+    ok.then_some(LayerNormGradViews {
+        gy,
+        x,
+        mean,
+        rstd,
+        weight,
+        gx,
+        gw_gb,
+        rows,
+        cols,
     })
 }
