@@ -364,10 +364,8 @@ pub(crate) fn layer_norm(
             ));
         }
     }
-    x.same_device(
-        op,
-        &[weight, bias].into_iter().flatten().collect::<Vec<_>>(),
-    )?;
+    let params: SmallVec<[&Tensor; 2]> = [weight, bias].into_iter().flatten().collect();
+    x.same_device(op, &params)?;
     // Affine parameters in x's dtype (recorded casts, so their gradients flow back).
     let cast = |t: Option<&Tensor>| -> Result<Option<Tensor>> {
         t.map(|t| {
@@ -395,7 +393,7 @@ pub(crate) fn layer_norm(
             None => Ok((y, mean, rstd)),
         }
     })?;
-    let mut inputs: Vec<&Tensor> = alloc::vec![x];
+    let mut inputs: SmallVec<[&Tensor; 3]> = smallvec![x];
     inputs.extend(weight.as_ref());
     inputs.extend(bias.as_ref());
     let grad = GradOp::LayerNorm {
