@@ -1,11 +1,13 @@
 //! Criterion benches of the CPU driver (issue 2 item 8, issue 7 item 3): f32 matmul
 //! 64/256/1024/2048, add on 1M elements, the per-op overhead of a tiny add, GELU on 1M,
-//! softmax 64×1000 and a conv2d forward+backward (the `scripts/bench` rows).
+//! softmax 64×1000, layer norm 512×1024 (forward, and with its backward) and a conv2d
+//! forward+backward (the `scripts/bench` rows, and layer norm).
 //! Quick by design (small samples, short measurement): `cargo bench -p lantern` takes a few
 //! minutes. Threads: rayon's default (all cores) unless `RAYON_NUM_THREADS` is set.
 //! The side-by-side comparison with PyTorch is `scripts/bench`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use lantern::nn::functional::layer_norm;
 use lantern::{manual_seed, Conv2dOpts, DType, Device, Tensor};
 use std::hint::black_box;
 use std::time::Duration;
@@ -68,6 +70,29 @@ fn nn_ops(c: &mut Criterion) {
     g.throughput(Throughput::Elements(64 * 1000));
     g.bench_function("softmax_64x1000", |bch| {
         bch.iter(|| black_box(s.softmax(-1)))
+    });
+    // Layer norm over rows of 1024 with the affine (a transformer's d_model), forward alone
+    // and forward + backward.
+    let lx = Tensor::randn([512, 1024], DType::F32, &cpu).requires_grad_(true);
+    let lw = Tensor::randn([1024], DType::F32, &cpu).requires_grad_(true);
+    let lb = Tensor::randn([1024], DType::F32, &cpu).requires_grad_(true);
+    let lgy = Tensor::randn([512, 1024], DType::F32, &cpu);
+    let ln = |x: &Tensor| layer_norm(x, &[1024], Some(&lw), Some(&lb), 1e-5).unwrap();
+    g.throughput(Throughput::Elements(512 * 1024));
+    g.bench_function("layer_norm_512x1024", |bch| {
+        bch.iter(|| black_box(ln(&lx.detach())))
+    });
+    let ln_inputs = [lx.clone(), lw.clone(), lb.clone()];
+    g.bench_function("layer_norm_fwd_bwd_512x1024", |bch| {
+        bch.iter(|| {
+            black_box(lantern::autograd::grad(
+                &[ln(&lx)],
+                &ln_inputs,
+                Some(std::slice::from_ref(&lgy)),
+                false,
+                false,
+            ))
+        })
     });
     // The scripts/bench `conv2d` row: forward and backward of a 3x3 convolution with bias,
     // batch 64, 32 -> 64 channels, 28x28, padding 1.

@@ -3,6 +3,9 @@
 // shuffles and then across warps in shared memory.
 //   softmax_{dtype}(Rows p, T* y, const T* x)       y = exp(x - max) / sum(exp(x - max))
 //   log_softmax_{dtype}(Rows p, T* y, const T* x)   y = (x - max) - log(sum(exp(x - max)))
+//   layer_norm_{dtype}(LayerNorm p, T* y, C* mean, C* rstd, const T* x, const T* w, const T* b)
+//       y = (x - mean) * rstd * w + b, rstd = 1 / sqrt(var + eps) (biased), the row's mean and
+//       rstd stored in the compute type C; w and b may be null (no affine / no bias)
 // f16/bf16 compute in f32 and round once at the end (the composed default rounds each step).
 //   adam_step_{dtype}(Adam q, T* p, const T* g, T* m, T* v)   one Adam/AdamW step in place
 //   sgd_step_{dtype}(Sgd q, T* p, const T* g, T* b)           one momentum SGD step in place
@@ -66,6 +69,42 @@ template <typename T, bool LOG> __device__ __forceinline__ void softmax_run(cons
   }
 }
 
+struct LayerNorm {
+  u64 rows;
+  u64 cols;
+  double eps;
+};
+
+// Two passes over the row for the statistics (mean, then the centred squares): the variance
+// does not cancel as E[x^2] - E[x]^2 does.
+template <typename T> __device__ __forceinline__ void layer_norm_run(const LayerNorm& p, T* y, typename Cv<T>::C* mean, typename Cv<T>::C* rstd, const T* x, const T* w, const T* b) {
+  typedef typename Cv<T>::C C;
+  __shared__ C sh[32];
+  for (u64 r = blockIdx.x; r < p.rows; r += gridDim.x) {
+    const T* xr = x + r * p.cols;
+    T* yr = y + r * p.cols;
+    C s = 0;
+    for (u64 c = threadIdx.x; c < p.cols; c += blockDim.x) s += Cv<T>::in(xr[c]);
+    const C m = block_sum(s, sh) / (C)p.cols;
+    C q = 0;
+    for (u64 c = threadIdx.x; c < p.cols; c += blockDim.x) {
+      const C d = Cv<T>::in(xr[c]) - m;
+      q += d * d;
+    }
+    const C rs = (C)1 / m_sqrt(block_sum(q, sh) / (C)p.cols + (C)p.eps);
+    if (threadIdx.x == 0) {
+      mean[r] = m;
+      rstd[r] = rs;
+    }
+    for (u64 c = threadIdx.x; c < p.cols; c += blockDim.x) {
+      C v = (Cv<T>::in(xr[c]) - m) * rs;
+      if (w) v = v * Cv<T>::in(w[c]);
+      if (b) v = v + Cv<T>::in(b[c]);
+      yr[c] = Cv<T>::out(v);
+    }
+  }
+}
+
 struct Adam {
   u64 n;
   double decay_mul, l2, one_minus_b1, b2, one_minus_b2, bias2_sqrt, eps, neg_step_size;
@@ -115,6 +154,11 @@ template <typename T> __device__ __forceinline__ void sgd_run(const Sgd& q, T* p
   }                                                                                        \
   extern "C" __global__ void log_softmax_##T(const Rows p, T* y, const T* x) {             \
     softmax_run<T, true>(p, y, x);                                                         \
+  }                                                                                        \
+  extern "C" __global__ void layer_norm_##T(const LayerNorm p, T* y, Cv<T>::C* mean,           \
+                                            Cv<T>::C* rstd, const T* x, const T* w,         \
+                                            const T* b) {                                   \
+    layer_norm_run<T>(p, y, mean, rstd, x, w, b);                                          \
   }                                                                                        \
   extern "C" __global__ void adam_step_##T(const Adam q, T* p, const T* g, T* m, T* v) {   \
     adam_run<T>(q, p, g, m, v);                                                            \

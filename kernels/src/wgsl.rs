@@ -84,7 +84,7 @@ pub enum Group {
     Scan,
     /// Philox uniform, normal, bernoulli.
     Random,
-    /// Fused ops over a row (softmax, log-softmax), float dtypes only.
+    /// Fused ops over a row (softmax, log-softmax, layer norm), float dtypes only.
     Fused,
     /// In-place optimizer updates (Adam, SGD), f32 only.
     Optim,
@@ -363,6 +363,20 @@ impl Spec {
     /// softmax, log-softmax over rows: `[e] -> [e]`, float `e` only.
     pub fn fused(e: Elem) -> Spec {
         Spec::new(Group::Fused, e, &[e], &[e])
+    }
+    /// Layer norm over rows: `[e]`, `[e, e]` (weight) or `[e, e, e]` (weight, bias) ->
+    /// `[e, f32, f32]` (y, mean, rstd), float `e` only.
+    pub fn layer_norm(e: Elem, weight: bool, bias: bool) -> Spec {
+        let n_in = 1 + weight as usize + (weight && bias) as usize;
+        let mut s = Spec::new(Group::Fused, e, &[e; 3][..n_in], &[e, Elem::F32, Elem::F32])
+            .flag("layer_norm");
+        if weight {
+            s = s.flag("weight");
+            if bias {
+                s = s.flag("bias");
+            }
+        }
+        s
     }
     /// One Adam step in place: `[grad] -> [param, exp_avg, exp_avg_sq]`, each read and written.
     pub fn adam(e: Elem) -> Spec {
@@ -647,6 +661,9 @@ pub fn all_specs() -> Vec<Spec> {
         v.push(Spec::random(e));
         if e.is_float() {
             v.push(Spec::fused(e));
+            for (w, b) in [(false, false), (true, false), (true, true)] {
+                v.push(Spec::layer_norm(e, w, b));
+            }
         }
         if e == Elem::F32 {
             v.push(Spec::adam(e));

@@ -56,3 +56,17 @@ fn every_group_has_a_file() {
         assert!(!g.source().is_empty(), "{}", g.name());
     }
 }
+
+#[test]
+fn layer_norm_variants_define_their_entry_point() {
+    use lantern_kernels::wgsl::Elem;
+    for e in [Elem::F32, Elem::F16, Elem::BF16] {
+        for (w, b) in [(false, false), (true, false), (true, true)] {
+            let spec = Spec::layer_norm(e, w, b);
+            assert!(all_specs().contains(&spec), "{spec:?} is not validated");
+            let m = validate(&spec).unwrap_or_else(|err| panic!("{err}"));
+            let names: Vec<&str> = m.entry_points.iter().map(|p| p.name.as_str()).collect();
+            assert_eq!(names, [spec.entry("layer_norm")], "{spec:?}");
+        }
+    }
+}

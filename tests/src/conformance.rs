@@ -2623,6 +2623,35 @@ fn tensor_cases() -> Vec<(&'static str, DType, TolClass, TensorFn)> {
             Ok(out)
         });
     }
+    // Layer norm over rows longer than a GPU block, rows of one, two normalised dims and each
+    // affine variant: what a driver's fused kernel (one block or workgroup per row) must get
+    // right. f16/bf16 normalise in f32 and round once on every driver.
+    for (name, dt) in [
+        ("layer_norm/rows/f32", F32),
+        ("layer_norm/rows/f16", F16),
+        ("layer_norm/rows/bf16", BF16),
+        ("layer_norm/rows/f64", F64),
+    ] {
+        tc!(name, dt, Accumulate, |d| {
+            use lantern::nn::functional::layer_norm;
+            let wide = tf(d, &[3, 1000], 26)?
+                .try_mul_scalar(4.0)?
+                .try_add_scalar(3.0)?
+                .try_to_dtype(dt)?;
+            let narrow = tf(d, &[4, 3, 5], 27)?.try_to_dtype(dt)?;
+            let single = tf(d, &[5, 1], 28)?.try_to_dtype(dt)?;
+            let w = tf(d, &[3, 5], 29)?.try_to_dtype(dt)?;
+            let b = tf(d, &[3, 5], 30)?.try_to_dtype(dt)?;
+            let w1 = w.try_select(0, 1)?;
+            Ok(vec![
+                layer_norm(&wide, &[1000], None, None, 1e-5)?,
+                layer_norm(&narrow, &[3, 5], Some(&w), Some(&b), 1e-5)?,
+                layer_norm(&narrow, &[5], Some(&w1), None, 1e-3)?,
+                layer_norm(&narrow, &[5], None, Some(&w1), 1e-5)?,
+                layer_norm(&single, &[1], None, None, 1e-5)?,
+            ])
+        });
+    }
     // Optimizer updates, which a driver may run as one fused kernel per parameter.
     tc!("optim/adam-adamw-sgd", F32, Accumulate, |d| {
         use lantern::optim::{Adam, Optimizer, Sgd};

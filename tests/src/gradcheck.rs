@@ -342,6 +342,28 @@ pub fn op_cases() -> Vec<Case> {
     c.add("scatter_add", &[x.clone(), src], |t| {
         t[0].try_scatter_add(1, &index(&GIDX, &[3, 2], &t[0])?, &t[1])
     });
+
+    // Layer norm: one fused node, with and without the affine, over one and two dims.
+    use lantern::nn::functional::layer_norm;
+    let lx = rand_in(&[3, 2, 5], -2.0, 2.0, 22);
+    let lw = rand_in(&[5], 0.5, 1.5, 23);
+    let lb = rand_in(&[5], -0.5, 0.5, 24);
+    c.add("layer_norm", &[lx.clone(), lw.clone(), lb.clone()], |t| {
+        layer_norm(&t[0], &[5], Some(&t[1]), Some(&t[2]), 1e-5)
+    });
+    c.add("layer_norm no affine", &[lx.clone()], |t| {
+        layer_norm(&t[0], &[5], None, None, 1e-5)
+    });
+    c.add("layer_norm weight only", &[lx.clone(), lw], |t| {
+        layer_norm(&t[0], &[5], Some(&t[1]), None, 1e-5)
+    });
+    c.add("layer_norm bias only", &[lx.clone(), lb], |t| {
+        layer_norm(&t[0], &[5], None, Some(&t[1]), 1e-5)
+    });
+    let lw2 = rand_in(&[2, 5], 0.5, 1.5, 25);
+    c.add("layer_norm 2 dims", &[lx, lw2], |t| {
+        layer_norm(&t[0], &[2, 5], Some(&t[1]), None, 1e-3)
+    });
     c.0
 }
 

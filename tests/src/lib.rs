@@ -2,5 +2,6 @@
 //! every driver crate runs against the CPU driver.
 pub mod conformance;
 pub mod fixtures;
+pub mod fused;
 pub mod gradcheck;
 pub mod train;

@@ -250,6 +250,61 @@ fn conv2d_bias_and_rank() {
 }
 
 #[test]
+fn layer_norm_shape_and_device_mismatch() {
+    use lantern::nn::functional::layer_norm;
+    let (x, w) = (t(&[2, 4, 3]), t(&[4]));
+    let check = |r: Result<Tensor>, want: Kind, needles: &[&str]| {
+        let e = r.expect_err("an error");
+        let msg = e.to_string();
+        assert_eq!(
+            (kind(&e), op_of(&e)),
+            (Some(want), Some("layer_norm")),
+            "{e:?}"
+        );
+        for n in needles {
+            assert!(msg.contains(n), "message does not name {n:?}: {msg}");
+        }
+    };
+    // normalized_shape must be x's trailing dims; weight and bias must be normalized_shape.
+    check(
+        layer_norm(&x, &[4], None, None, 1e-5),
+        Kind::Shape,
+        &["[2, 4, 3]", "[4]"],
+    );
+    check(
+        layer_norm(&x, &[4, 4], None, None, 1e-5),
+        Kind::Shape,
+        &["[2, 4, 3]", "[4, 4]"],
+    );
+    check(
+        layer_norm(&x, &[], None, None, 1e-5),
+        Kind::Shape,
+        &["[2, 4, 3]", "[]"],
+    );
+    check(
+        layer_norm(&x, &[3], Some(&w), None, 1e-5),
+        Kind::Shape,
+        &["[2, 4, 3]", "[3]", "[4]"],
+    );
+    check(
+        layer_norm(&x, &[3], None, Some(&w), 1e-5),
+        Kind::Shape,
+        &["[2, 4, 3]", "[3]", "[4]"],
+    );
+    check(
+        layer_norm(&ti(&[1, 2, 3], &[3]), &[3], None, None, 1e-5),
+        Kind::DType,
+        &["int64"],
+    );
+    let other = t(&[3]).to_device(&fresh_device());
+    check(
+        layer_norm(&x, &[3], Some(&other), None, 1e-5),
+        Kind::Device,
+        &[],
+    );
+}
+
+#[test]
 fn conv1d_channel_mismatch_names_conv1d() {
     let (x, w) = (t(&[1, 3, 8]), t(&[2, 4, 3]));
     let e = x.try_conv1d(&w, None, 1, 0, 1, 1).unwrap_err();

@@ -1,5 +1,5 @@
 //! The CPU driver's fused kernels (conv2d, its input/weight gradients, max pool and its
-//! gradient, softmax and log-softmax) against core's composed defaults, which every driver
+//! gradient, softmax and log-softmax, layer norm) against core's composed defaults, which every driver
 //! without the kernels runs: the same CPU driver behind a wrapper whose `fused` declines.
 
 use lantern::cpu::CpuDriver;
@@ -204,4 +204,115 @@ fn softmax_matches_the_composed_default() {
             );
         }
     }
+}
+
+#[test]
+fn layer_norm_matches_the_composed_default() {
+    use lantern::nn::functional::layer_norm;
+    for dt in [DType::F64, DType::F32] {
+        for (x, k) in [
+            (&[3, 7][..], 1),
+            (&[2, 3, 5], 2),
+            (&[4, 1], 1),
+            (&[2, 1000], 1),
+            (&[6], 1),
+        ] {
+            let norm: Vec<usize> = x[x.len() - k..].to_vec();
+            let shape = &norm[..];
+            compare(
+                &format!("layer_norm {x:?} {dt:?}"),
+                &[x, shape, shape],
+                dt,
+                |t| layer_norm(&t[0], shape, Some(&t[1]), Some(&t[2]), 1e-5).unwrap(),
+            );
+            compare(
+                &format!("layer_norm weight {x:?} {dt:?}"),
+                &[x, shape],
+                dt,
+                |t| layer_norm(&t[0], shape, Some(&t[1]), None, 1e-5).unwrap(),
+            );
+            compare(&format!("layer_norm plain {x:?} {dt:?}"), &[x], dt, |t| {
+                // Shifted far from zero: the statistics must not cancel.
+                layer_norm(&t[0].add_scalar(100.0), shape, None, None, 1e-5).unwrap()
+            });
+        }
+    }
+}
+
+/// The fused op's statistics outputs against the composed default's, through the driver
+/// interface itself (the autograd node hides them).
+#[test]
+fn layer_norm_statistics_match_the_composed_default() {
+    let devs = [
+        Device::cpu(),
+        Device::new(Arc::new(Composed(CpuDriver::new()))),
+    ];
+    for dt in [DType::F64, DType::F32] {
+        let x = on(&devs[0], &[4, 9], 5, dt).detach().add_scalar(3.0);
+        let n = x.numel() as f64 / 4.0;
+        let mean = x.mean(Some(&[-1]), true);
+        let d = x.sub(&mean);
+        let var = d.mul(&d).sum(Some(&[-1]), true).div_scalar(n);
+        let rstd = var.add_scalar(1e-5).rsqrt();
+        let y = Tensor::zeros([4, 9], dt, &devs[0]);
+        let (m, r) = (
+            Tensor::zeros([4, 1], dt, &devs[0]),
+            Tensor::zeros([4, 1], dt, &devs[0]),
+        );
+        let op = FusedOp::LayerNorm { eps: 1e-5 };
+        devs[0]
+            .driver()
+            .fused(
+                &op,
+                &[x.as_view()],
+                &[y.as_view(), m.as_view(), r.as_view()],
+            )
+            .expect("the CPU driver runs layer norm")
+            .unwrap();
+        let tol = if dt == DType::F64 { 1e-12 } else { 1e-5 };
+        // The gradient kernel runs too (its values: the compare tests above).
+        let gx = Tensor::zeros([4, 9], dt, &devs[0]);
+        let grad = FusedOp::LayerNormGrad;
+        let ins = [x.as_view(), x.as_view(), m.as_view(), r.as_view()];
+        devs[0]
+            .driver()
+            .fused(&grad, &ins, &[gx.as_view()])
+            .expect("the CPU driver runs the layer norm gradient")
+            .unwrap();
+        close("mean", &m, &mean, tol);
+        close("rstd", &r, &rstd, tol);
+        close("y", &y, &x.sub(&mean).mul(&rstd), tol);
+    }
+}
+
+/// Layer norm records one node whichever path computed it, with or without the affine.
+#[test]
+fn layer_norm_is_one_autograd_node() {
+    use lantern::nn::functional::layer_norm;
+    for dev in [
+        Device::cpu(),
+        Device::new(Arc::new(Composed(CpuDriver::new()))),
+    ] {
+        let x = on(&dev, &[2, 3, 4], 1, DType::F32);
+        let w = on(&dev, &[4], 2, DType::F32);
+        let b = on(&dev, &[4], 3, DType::F32);
+        for (wt, bs) in [
+            (None, None),
+            (Some(&w), None),
+            (None, Some(&b)),
+            (Some(&w), Some(&b)),
+        ] {
+            let y = layer_norm(&x, &[4], wt, bs, 1e-5).unwrap();
+            let node = y.grad_fn().expect("a node");
+            assert_eq!(node.name(), "layer_norm", "on {dev}");
+        }
+    }
+}
+
+/// The helper the GPU drivers' tests run, on the CPU driver's own kernel.
+#[test]
+fn layer_norm_kernel_against_f64_references() {
+    let failures =
+        lantern_tests::fused::layer_norm_against_the_cpu(&Device::cpu(), &[DType::F64, DType::F32]);
+    assert!(failures.is_empty(), "{failures:#?}");
 }

@@ -168,6 +168,15 @@ fn second_derivatives() {
     gradgradcheck("layer_norm", &[x3.clone()], |t| {
         lantern::nn::functional::layer_norm(&t[0], &[4], None, None, 1e-5)
     });
+    let lw = rand_in(&[4], 0.5, 1.5, 38);
+    let lb = rand_in(&[4], -0.5, 0.5, 39);
+    gradgradcheck("layer_norm affine", &[x3.clone(), lw, lb], |t| {
+        lantern::nn::functional::layer_norm(&t[0], &[4], Some(&t[1]), Some(&t[2]), 1e-5)
+    });
+    let lw2 = rand_in(&[3, 4], 0.5, 1.5, 40);
+    gradgradcheck("layer_norm 2 dims weight only", &[x3.clone(), lw2], |t| {
+        lantern::nn::functional::layer_norm(&t[0], &[3, 4], Some(&t[1]), None, 1e-5)
+    });
     let img = rand_in(&[1, 2, 4, 4], -1.0, 1.0, 36);
     let w = rand_in(&[3, 2, 2, 2], -1.0, 1.0, 37);
     gradgradcheck("conv2d then square", &[img.clone(), w], |t| {

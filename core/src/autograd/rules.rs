@@ -197,6 +197,18 @@ pub enum GradOp {
     },
     /// SiLU; saved `[x, y]`.
     Silu,
+    /// Layer norm over the last `k` dims; inputs `[x]`, `[x, weight]`, `[x, bias]` or
+    /// `[x, weight, bias]`, saved `[x, mean, rstd]` and the weight if any.
+    LayerNorm {
+        /// Normalised trailing dims.
+        k: usize,
+        /// Added to the variance.
+        eps: f64,
+        /// A weight is input 1.
+        weight: bool,
+        /// A bias is the last input.
+        bias: bool,
+    },
     /// Softmax along `dim`; saved `[y]`.
     Softmax {
         /// Axis.
@@ -246,6 +258,7 @@ impl GradOp {
             GradOp::Sigmoid => "sigmoid",
             GradOp::Gelu { .. } => "gelu",
             GradOp::Silu => "silu",
+            GradOp::LayerNorm { .. } => "layer_norm",
             GradOp::Softmax { .. } => "softmax",
             GradOp::LogSoftmax { .. } => "log_softmax",
         }
@@ -688,6 +701,33 @@ pub fn backward(op: &GradOp, saved: &[Tensor], g: &Tensor, needs: &[bool]) -> Re
                     .try_add_scalar(1.0)?,
             )?;
             smallvec![Some(g.try_mul(&d)?)]
+        }
+        GradOp::LayerNorm {
+            k,
+            eps,
+            weight,
+            bias,
+        } => {
+            let w = if *weight { Some(s(3)?) } else { None };
+            let nb = *bias && needs.last().copied().unwrap_or(false);
+            let nw = *weight && needs.get(1).copied().unwrap_or(false);
+            let [gx, gw, gb] = crate::nn::norm::layer_norm_backward(
+                g,
+                s(0)?,
+                [s(1)?, s(2)?],
+                w,
+                *k,
+                *eps,
+                [needs[0], nw, nb],
+            )?;
+            let mut gs: Grads = smallvec![gx];
+            if *weight {
+                gs.push(gw);
+            }
+            if *bias {
+                gs.push(gb);
+            }
+            gs
         }
         GradOp::Softmax { dim } => {
             let y = s(0)?;

@@ -5,6 +5,7 @@ mod elem;
 mod elementwise;
 mod index;
 mod matmul;
+mod norm;
 mod optim;
 mod reduce;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -340,6 +341,51 @@ impl Driver for CpuDriver {
             }
             let o: Vec<&Arg> = o.iter().flatten().collect();
             return optim::step(op, a[0].as_ref()?, &o);
+        }
+        if let Some(v) = crate::ops::layer_norm_views(op, ins, outs, &[DType::F32, DType::F64]) {
+            let mut a: [Option<Arg>; 3] = [None, None, None];
+            let mut o: [Option<Arg>; 3] = [None, None, None];
+            if let Err(e) = self
+                .resolve("layer_norm", ins, &mut a)
+                .and_then(|_| self.resolve("layer_norm", outs, &mut o))
+            {
+                return Some(Err(e));
+            }
+            let args = norm::LayerNormArgs {
+                x: a[0].as_ref()?,
+                weight: a[1].as_ref(),
+                bias: a[2].as_ref(),
+                y: o[0].as_ref()?,
+                mean: o[1].as_ref()?,
+                rstd: o[2].as_ref()?,
+                rows: v.rows,
+                cols: v.cols,
+                eps: v.eps,
+            };
+            return norm::layer_norm(&args).map(Ok);
+        }
+        if let Some(v) = crate::ops::layer_norm_grad_views(op, ins, outs, &[DType::F32, DType::F64])
+        {
+            let mut a: [Option<Arg>; 5] = [None, None, None, None, None];
+            let mut o: [Option<Arg>; 3] = [None, None, None];
+            if let Err(e) = self
+                .resolve("layer_norm_backward", ins, &mut a)
+                .and_then(|_| self.resolve("layer_norm_backward", outs, &mut o))
+            {
+                return Some(Err(e));
+            }
+            let args = norm::LayerNormGradArgs {
+                gy: a[0].as_ref()?,
+                x: a[1].as_ref()?,
+                mean: a[2].as_ref()?,
+                rstd: a[3].as_ref()?,
+                weight: a[4].as_ref(),
+                gx: o[0].as_ref()?,
+                gw_gb: o[1].as_ref().zip(o[2].as_ref()),
+                rows: v.rows,
+                cols: v.cols,
+            };
+            return norm::layer_norm_grad(&args).map(Ok);
         }
         let name = match op {
             FusedOp::Softmax | FusedOp::LogSoftmax => {

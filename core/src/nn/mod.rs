@@ -9,7 +9,7 @@ mod attention;
 pub mod functional;
 pub mod init;
 mod layers;
-mod norm;
+pub(crate) mod norm;
 mod rnn;
 
 pub use activation::{

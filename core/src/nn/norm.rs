@@ -1,13 +1,18 @@
-//! Normalisation layers: [`BatchNorm1d`], [`BatchNorm2d`], [`LayerNorm`], [`GroupNorm`],
-//! composed from recorded primitives (so their gradients come from the primitives' rules).
+//! Normalisation layers: [`BatchNorm1d`], [`BatchNorm2d`], [`LayerNorm`], [`GroupNorm`].
+//! Layer norm is one fused op and one autograd node (its backward reads the saved
+//! statistics); batch and group norm are composed from recorded primitives.
 
 use super::{visit_each, Module, TensorVisitor};
-use crate::driver::Device;
+use crate::autograd::{record, GradOp, Saved};
+use crate::driver::{Device, View};
 use crate::dtype::DType;
 use crate::error::{arg_err, dtype_err, shape_err, Result};
+use crate::layout::Shape;
+use crate::ops::{layer_norm_stats_dtype, FusedOp};
 use crate::tensor::Tensor;
 use alloc::string::String;
 use alloc::vec::Vec;
+use smallvec::{smallvec, SmallVec};
 
 fn param_filled(shape: &[usize], value: f64, device: &Device) -> Result<Tensor> {
     Tensor::try_full(shape.to_vec(), value, DType::F32, device)?.try_requires_grad_(true)
@@ -351,20 +356,200 @@ pub(crate) fn layer_norm(
         if t.dims() != normalized_shape {
             return Err(shape_err(
                 op,
-                alloc::format!("weight and bias of shape {normalized_shape:?}"),
+                alloc::format!(
+                    "weight and bias of shape {normalized_shape:?} (normalized_shape) for input {}",
+                    x.shape()
+                ),
                 t.shape(),
             ));
         }
     }
+    let params: SmallVec<[&Tensor; 2]> = [weight, bias].into_iter().flatten().collect();
+    x.same_device(op, &params)?;
+    // Affine parameters in x's dtype (recorded casts, so their gradients flow back).
+    let cast = |t: Option<&Tensor>| -> Result<Option<Tensor>> {
+        t.map(|t| {
+            if t.dtype() == x.dtype() {
+                Ok(t.clone())
+            } else {
+                t.try_to_dtype(x.dtype())
+            }
+        })
+        .transpose()
+    };
+    let (weight, bias) = (cast(weight)?, cast(bias)?);
+    let (y, mean, rstd) = crate::autograd::with_grad_mode(false, || -> Result<_> {
+        let xc = x.try_contiguous()?;
+        let wc = weight.as_ref().map(|w| w.try_contiguous()).transpose()?;
+        // The fused op takes a bias only after a weight: a lone bias is added here.
+        let (bc, lone_bias) = match (&wc, &bias) {
+            (Some(_), Some(b)) => (Some(b.try_contiguous()?), None),
+            (None, b) => (None, b.as_ref()),
+            (_, None) => (None, None),
+        };
+        let (y, mean, rstd) = layer_norm_plain(&xc, k, wc.as_ref(), bc.as_ref(), eps)?;
+        match lone_bias {
+            Some(b) => Ok((y.try_add(b)?, mean, rstd)),
+            None => Ok((y, mean, rstd)),
+        }
+    })?;
+    let mut inputs: SmallVec<[&Tensor; 3]> = smallvec![x];
+    inputs.extend(weight.as_ref());
+    inputs.extend(bias.as_ref());
+    let grad = GradOp::LayerNorm {
+        k,
+        eps,
+        weight: weight.is_some(),
+        bias: bias.is_some(),
+    };
+    Ok(record(y, grad, &inputs, |_| {
+        let mut saved: SmallVec<[Saved; 3]> =
+            smallvec![Saved::input(x), Saved::input(&mean), Saved::input(&rstd)];
+        saved.extend(weight.as_ref().map(Saved::input));
+        saved
+    }))
+}
+
+/// Layer norm of the contiguous `x` over its last `k` dims without recording: the driver's
+/// fused kernel when it has one, else composed from primitives. Returns `y` and the
+/// statistics `mean` and `rstd` (shape `[*, 1 × k]`, dtype [`layer_norm_stats_dtype`]).
+fn layer_norm_plain(
+    x: &Tensor,
+    k: usize,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let sdt = layer_norm_stats_dtype(x.dtype());
+    let mut stat_shape: Vec<usize> = x.dims()[..x.rank() - k].to_vec();
+    stat_shape.resize(x.rank(), 1);
+    let y = Tensor::empty(x.shape().clone(), x.dtype(), x.device())?;
+    let mean = Tensor::empty(Shape::new(&stat_shape), sdt, x.device())?;
+    let rstd = Tensor::empty(Shape::new(&stat_shape), sdt, x.device())?;
+    let mut ins: SmallVec<[View; 3]> = smallvec![x.as_view()];
+    ins.extend(weight.map(|w| w.as_view()));
+    ins.extend(bias.map(|b| b.as_view()));
+    let outs = [y.as_view(), mean.as_view(), rstd.as_view()];
+    let op = FusedOp::LayerNorm { eps };
+    if let Some(r) = x.device().driver().fused(&op, &ins, &outs) {
+        return r.map(|_| (y, mean, rstd));
+    }
+    drop((y, mean, rstd));
+    // f16/bf16 are normalised in f32 and rounded once, as PyTorch does.
+    let xs = x.try_to_dtype(sdt)?;
     let dims: Vec<isize> = (-(k as isize)..0).collect();
-    let (mut y, _, _) = normalize(x, &dims, eps)?;
+    let (mut y, mean, var) = normalize(&xs, &dims, eps)?;
+    let rstd = var.try_add_scalar(eps)?.try_rsqrt()?;
     if let Some(w) = weight {
-        y = y.try_mul(w)?;
+        y = y.try_mul(&w.try_to_dtype(sdt)?)?;
     }
     if let Some(b) = bias {
-        y = y.try_add(b)?;
+        y = y.try_add(&b.try_to_dtype(sdt)?)?;
     }
-    Ok(y)
+    Ok((y.try_to_dtype(x.dtype())?, mean, rstd))
+}
+
+/// [`FusedOp::LayerNormGrad`] through the driver (`None` when it has no kernel): the input's
+/// gradient and, with a weight, the weight's and bias's in one call.
+#[allow(clippy::type_complexity)]
+fn layer_norm_grad_fused(
+    g: &Tensor,
+    x: &Tensor,
+    [mean, rstd]: [&Tensor; 2],
+    weight: Option<&Tensor>,
+) -> Result<Option<(Option<Tensor>, Option<(Tensor, Tensor)>)>> {
+    let (gc, xc) = (g.try_contiguous()?, x.try_contiguous()?);
+    let wc = weight.map(|w| w.try_contiguous()).transpose()?;
+    let (mc, rc) = (mean.try_contiguous()?, rstd.try_contiguous()?);
+    let gx = Tensor::empty(x.shape().clone(), x.dtype(), x.device())?;
+    let mut outs: SmallVec<[Tensor; 3]> = smallvec![gx];
+    if let Some(w) = &wc {
+        for _ in 0..2 {
+            outs.push(Tensor::empty(w.shape().clone(), x.dtype(), x.device())?);
+        }
+    }
+    let mut ins: SmallVec<[View; 5]> =
+        smallvec![gc.as_view(), xc.as_view(), mc.as_view(), rc.as_view()];
+    ins.extend(wc.as_ref().map(|w| w.as_view()));
+    let out_views: SmallVec<[View; 3]> = outs.iter().map(|t| t.as_view()).collect();
+    match x
+        .device()
+        .driver()
+        .fused(&FusedOp::LayerNormGrad, &ins, &out_views)
+    {
+        None => Ok(None),
+        Some(r) => r.map(|_| {
+            let mut it = outs.into_iter();
+            let gx = it.next();
+            Some((gx, it.next().zip(it.next())))
+        }),
+    }
+}
+
+/// The gradients of a layer norm over the last `k` dims from its saved statistics
+/// (PyTorch's formula): with `x̂ = (x - mean)·rstd` and `h = g·w`,
+/// `gx = rstd·(h - mean(h) - x̂·mean(h·x̂))`, `gw = Σ g·x̂`, `gb = Σ g` over the leading dims.
+/// Under `create_graph` the statistics are recomputed from `x` with recording, so the
+/// result differentiates again (the saved ones are constants). Returns `[gx, gw, gb]`.
+pub(crate) fn layer_norm_backward(
+    g: &Tensor,
+    x: &Tensor,
+    saved_stats: [&Tensor; 2],
+    weight: Option<&Tensor>,
+    k: usize,
+    eps: f64,
+    needs: [bool; 3],
+) -> Result<[Option<Tensor>; 3]> {
+    let sdt = layer_norm_stats_dtype(x.dtype());
+    let dims: Vec<isize> = (-(k as isize)..0).collect();
+    let lead: Vec<isize> = (0..(x.rank() - k) as isize).collect();
+    let xs = x.try_to_dtype(sdt)?;
+    let gs = g.try_to_dtype(sdt)?;
+    let mut inputs: SmallVec<[&Tensor; 3]> = smallvec![g, x];
+    inputs.extend(weight);
+    let sum_lead = |t: Tensor| -> Result<Tensor> {
+        if lead.is_empty() {
+            Ok(t)
+        } else {
+            t.try_sum(Some(&lead), false)
+        }
+    };
+    let (mean, rstd) = if crate::autograd::needs_grad(&inputs) {
+        let (_, mean, var) = normalize(&xs, &dims, eps)?;
+        (mean, var.try_add_scalar(eps)?.try_rsqrt()?)
+    } else {
+        if let Some((gx, gw_gb)) = layer_norm_grad_fused(g, x, saved_stats, weight)? {
+            let (gw, gb) = match gw_gb {
+                Some((gw, gb)) => (Some(gw), Some(gb)),
+                // No weight: a lone bias's gradient is g summed over the rows.
+                None => (None, needs[2].then(|| sum_lead(g.clone())).transpose()?),
+            };
+            let keep = |t: Option<Tensor>, need: bool| t.filter(|_| need);
+            return Ok([keep(gx, needs[0]), keep(gw, needs[1]), keep(gb, needs[2])]);
+        }
+        (saved_stats[0].clone(), saved_stats[1].clone())
+    };
+    let xhat = xs.try_sub(&mean)?.try_mul(&rstd)?;
+    let gx = needs[0]
+        .then(|| -> Result<Tensor> {
+            let h = match weight {
+                Some(w) => gs.try_mul(&w.try_to_dtype(sdt)?)?,
+                None => gs.clone(),
+            };
+            let a = h.try_mean(Some(&dims), true)?;
+            let b = h.try_mul(&xhat)?.try_mean(Some(&dims), true)?;
+            h.try_sub(&a)?
+                .try_sub(&xhat.try_mul(&b)?)?
+                .try_mul(&rstd)?
+                .try_to_dtype(x.dtype())
+        })
+        .transpose()?;
+    let gw = match weight {
+        Some(w) if needs[1] => Some(sum_lead(gs.try_mul(&xhat)?)?.try_to_dtype(w.dtype())?),
+        _ => None,
+    };
+    let gb = needs[2].then(|| sum_lead(g.clone())).transpose()?;
+    Ok([gx, gw, gb])
 }
 
 /// Normalises `x` (`[N, C, *]`) over groups of `C / num_groups` channels, then the

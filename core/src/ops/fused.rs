@@ -21,12 +21,23 @@ pub enum FusedOp {
     Silu,
     /// ins `[x]`, outs `[y]`: `1 / (1 + e^-x)`.
     Sigmoid,
-    /// ins `[x, weight, bias]` (weight/bias may be absent: then ins has 1 element),
-    /// outs `[y, mean, rstd]`: normalization over the last `normalized` elements.
+    /// ins `[x]`, `[x, weight]` or `[x, weight, bias]`, outs `[y, mean, rstd]`: layer
+    /// normalization of each row of `x` (all contiguous) seen as `[rows, cols]`, where
+    /// `rows = mean.numel()`: `y = (x - mean) · rstd · weight + bias` with the row's mean and
+    /// `rstd = 1 / sqrt(var + eps)` (biased variance). y has x's shape and dtype, weight and
+    /// bias `cols` elements of x's dtype, mean and rstd `rows` elements of
+    /// [`layer_norm_stats_dtype`]. Default: the statistics composed from primitives.
     LayerNorm {
         /// Epsilon added to the variance.
         eps: f64,
     },
+    /// ins `[gy, x, mean, rstd]` or `[gy, x, mean, rstd, weight]`, outs `[gx]` or (with a
+    /// weight) `[gx, gw, gb]`: the gradients of [`FusedOp::LayerNorm`] from its saved
+    /// statistics, `x̂ = (x - mean)·rstd`, `h = gy·weight`,
+    /// `gx = rstd·(h - mean(h) - x̂·mean(h·x̂))` per row, `gw = Σ gy·x̂` and `gb = Σ gy` over
+    /// the rows. gy, x, gx, gw and gb have x's dtype, mean and rstd the forward's. Default:
+    /// composed from primitives.
+    LayerNormGrad,
     /// ins `[x, w]` or `[x, w, bias]`, outs `[y]`: 2-D convolution, x `[N, C, H, W]`,
     /// w `[OC, C / groups, KH, KW]`, bias `[OC]`, y `[N, OC, OH, OW]` (all contiguous).
     /// Default: im2col as one strided copy, then a batched matmul.
@@ -160,4 +171,168 @@ pub fn optim_step_views<'a>(
         && outs.iter().all(fits)
         && distinct)
         .then_some((name, g, outs))
+}
+
+/// The dtype of [`FusedOp::LayerNorm`]'s mean and rstd for an input of dtype `x`: f32 for
+/// f16 and bf16 (PyTorch's accumulation type, and what the backward reads), else `x`.
+pub fn layer_norm_stats_dtype(x: crate::DType) -> crate::DType {
+    match x {
+        crate::DType::F16 | crate::DType::BF16 => crate::DType::F32,
+        d => d,
+    }
+}
+
+/// `(x.numel(), rows, cols, stats dtype)` of a layer norm whose statistics are `mean`, when
+/// x is of one of `dtypes` and both are non-empty.
+fn layer_norm_rows(
+    x: &View,
+    mean: &View,
+    dtypes: &[crate::DType],
+) -> Option<(usize, usize, usize, crate::DType)> {
+    let (n, rows) = (x.layout.numel(), mean.layout.numel());
+    (n > 0 && rows > 0 && n % rows == 0 && dtypes.contains(&x.dtype))
+        .then(|| (n, rows, n / rows, layer_norm_stats_dtype(x.dtype)))
+}
+
+/// A contiguous view of `numel` elements of `dtype`.
+fn fits(v: &View, dtype: crate::DType, numel: usize) -> bool {
+    v.layout.is_contiguous() && v.dtype == dtype && v.layout.numel() == numel
+}
+
+/// The views of a [`FusedOp::LayerNorm`] a one-pass row kernel can run.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerNormViews<'a> {
+    /// The input, `rows · cols` elements.
+    pub x: &'a View,
+    /// The weight (`cols` elements), if affine.
+    pub weight: Option<&'a View>,
+    /// The bias (`cols` elements), only with a weight.
+    pub bias: Option<&'a View>,
+    /// The output, x's shape and dtype.
+    pub y: &'a View,
+    /// The row means (`rows` elements).
+    pub mean: &'a View,
+    /// The rows' `1 / sqrt(var + eps)`.
+    pub rstd: &'a View,
+    /// Rows normalised.
+    pub rows: usize,
+    /// Elements per row.
+    pub cols: usize,
+    /// Added to the variance.
+    pub eps: f64,
+}
+
+/// A layer norm a one-pass row kernel can run: the views of [`FusedOp::LayerNorm`]'s
+/// contract, all contiguous, x of one of `dtypes`, at least one element. `None` sends the
+/// op to the composed default.
+pub fn layer_norm_views<'a>(
+    op: &FusedOp,
+    ins: &'a [View],
+    outs: &'a [View],
+    dtypes: &[crate::DType],
+) -> Option<LayerNormViews<'a>> {
+    let FusedOp::LayerNorm { eps } = op else {
+        return None;
+    };
+    let [y, mean, rstd] = outs else {
+        return None;
+    };
+    let (x, weight, bias) = match ins {
+        [x] => (x, None, None),
+        [x, w] => (x, Some(w), None),
+        [x, w, b] => (x, Some(w), Some(b)),
+        _ => return None,
+    };
+    let (n, rows, cols, sdt) = layer_norm_rows(x, mean, dtypes)?;
+    let ok = fits(x, x.dtype, n)
+        && fits(y, x.dtype, n)
+        && y.layout.shape == x.layout.shape
+        && weight.is_none_or(|w| fits(w, x.dtype, cols))
+        && bias.is_none_or(|b| fits(b, x.dtype, cols))
+        && fits(mean, sdt, rows)
+        && fits(rstd, sdt, rows)
+        && y.buf != x.buf
+        && mean.buf != rstd.buf;
+    ok.then_some(LayerNormViews {
+        x,
+        weight,
+        bias,
+        y,
+        mean,
+        rstd,
+        rows,
+        cols,
+        eps: *eps,
+    })
+}
+
+/// The views of a [`FusedOp::LayerNormGrad`] a row kernel can run.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerNormGradViews<'a> {
+    /// The output gradient, `rows · cols` elements.
+    pub gy: &'a View,
+    /// The forward's input.
+    pub x: &'a View,
+    /// The forward's row means (`rows` elements).
+    pub mean: &'a View,
+    /// The forward's row `1 / sqrt(var + eps)`.
+    pub rstd: &'a View,
+    /// The weight (`cols` elements), if affine.
+    pub weight: Option<&'a View>,
+    /// The input's gradient.
+    pub gx: &'a View,
+    /// The weight's and bias's gradients (`cols` elements each), with a weight.
+    pub gw_gb: Option<(&'a View, &'a View)>,
+    /// Rows.
+    pub rows: usize,
+    /// Elements per row.
+    pub cols: usize,
+}
+
+/// A layer-norm gradient a row kernel can run: the views of [`FusedOp::LayerNormGrad`]'s
+/// contract, all contiguous, x of one of `dtypes`, at least one element, outputs in
+/// buffers of their own. `None` sends the op to the composed default.
+pub fn layer_norm_grad_views<'a>(
+    op: &FusedOp,
+    ins: &'a [View],
+    outs: &'a [View],
+    dtypes: &[crate::DType],
+) -> Option<LayerNormGradViews<'a>> {
+    if *op != FusedOp::LayerNormGrad {
+        return None;
+    }
+    let (gy, x, mean, rstd, weight) = match ins {
+        [g, x, m, r] => (g, x, m, r, None),
+        [g, x, m, r, w] => (g, x, m, r, Some(w)),
+        _ => return None,
+    };
+    let (gx, gw_gb) = match (outs, weight) {
+        ([gx], None) => (gx, None),
+        ([gx, gw, gb], Some(_)) => (gx, Some((gw, gb))),
+        _ => return None,
+    };
+    let (n, rows, cols, sdt) = layer_norm_rows(x, mean, dtypes)?;
+    let own = |o: &View| ins.iter().all(|i| i.buf != o.buf);
+    let ok = fits(gy, x.dtype, n)
+        && fits(x, x.dtype, n)
+        && fits(gx, x.dtype, n)
+        && fits(mean, sdt, rows)
+        && fits(rstd, sdt, rows)
+        && weight.is_none_or(|w| fits(w, x.dtype, cols))
+        && gw_gb.is_none_or(|(gw, gb)| {
+            fits(gw, x.dtype, cols) && fits(gb, x.dtype, cols) && gw.buf != gb.buf
+        })
+        && outs.iter().all(own)
+        && gw_gb.is_none_or(|(gw, gb)| gx.buf != gw.buf && gx.buf != gb.buf);
+    ok.then_some(LayerNormGradViews {
+        gy,
+        x,
+        mean,
+        rstd,
+        weight,
+        gx,
+        gw_gb,
+        rows,
+        cols,
+    })
 }

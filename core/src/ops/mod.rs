@@ -3,5 +3,8 @@
 pub mod fused;
 pub mod prim;
 
-pub use fused::{optim_step_views, softmax_rows, AdamStep, FusedOp, SgdStep};
+pub use fused::{
+    layer_norm_grad_views, layer_norm_stats_dtype, layer_norm_views, optim_step_views,
+    softmax_rows, AdamStep, FusedOp, LayerNormGradViews, LayerNormViews, SgdStep,
+};
 pub use prim::{Axes, BinaryOp, Distribution, PrimOp, ReduceOp, ScanOp, UnaryOp};

@@ -875,8 +875,9 @@ struct Rows {
 /// Floating dtypes the fused kernels are built for.
 const FUSED_DTYPES: [DType; 4] = [DType::F32, DType::F64, DType::F16, DType::BF16];
 
-/// One kernel for softmax and log-softmax over the last axis of a contiguous tensor; `None`
-/// (core's composed default) for every other fused op, dtype or layout.
+/// One kernel for softmax, log-softmax and layer norm over the last axis of a contiguous
+/// tensor, and for the optimizer updates; `None` (core's composed default) for every other
+/// fused op, dtype or layout.
 pub(crate) fn fused(
     inner: &Inner,
     op: &FusedOp,
@@ -885,6 +886,9 @@ pub(crate) fn fused(
 ) -> Option<Result<()>> {
     if matches!(op, FusedOp::AdamStep(_) | FusedOp::SgdStep(_)) {
         return optim_step(inner, op, ins, outs);
+    }
+    if let Some(v) = lantern::ops::layer_norm_views(op, ins, outs, &FUSED_DTYPES) {
+        return Some(layer_norm(inner, &v));
     }
     let (name, x, y) = lantern::ops::softmax_rows(op, ins, outs, &FUSED_DTYPES)?;
     Some((|| {
@@ -907,6 +911,44 @@ pub(crate) fn fused(
         ];
         inner.launch(f, (grid, 1, 1), (256, 1, 1), &mut args)
     })())
+}
+
+/// `struct LayerNorm` in `fused.cu`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct LayerNormParams {
+    rows: u64,
+    cols: u64,
+    eps: f64,
+}
+
+/// One layer norm kernel (a block per row, as softmax), on views that passed
+/// `lantern::ops::layer_norm_views`: mean and rstd are in the kernel's compute type (f32 for
+/// f16/bf16), which is `lantern::ops::layer_norm_stats_dtype`.
+fn layer_norm(inner: &Inner, v: &lantern::ops::LayerNormViews) -> Result<()> {
+    let name = "layer_norm";
+    let [mut py, mut pm, mut pr, mut px] = inner.resolve(name, [v.y, v.mean, v.rstd, v.x])?;
+    // A null weight or bias pointer: the kernel skips that step.
+    let opt =
+        |o: Option<&View>| -> Result<u64> { o.map_or(Ok(0), |o| Ok(inner.resolve(name, [o])?[0])) };
+    let (mut pw, mut pb) = (opt(v.weight)?, opt(v.bias)?);
+    let mut p = LayerNormParams {
+        rows: v.rows as u64,
+        cols: v.cols as u64,
+        eps: v.eps,
+    };
+    let f = inner.func(&FUSED, key(&FUSED, name, v.x.dtype))?;
+    let grid = v.rows.min(65_535) as u32;
+    let mut args = [
+        &mut p as *mut LayerNormParams as *mut c_void,
+        &mut py as *mut u64 as *mut c_void,
+        &mut pm as *mut u64 as *mut c_void,
+        &mut pr as *mut u64 as *mut c_void,
+        &mut px as *mut u64 as *mut c_void,
+        &mut pw as *mut u64 as *mut c_void,
+        &mut pb as *mut u64 as *mut c_void,
+    ];
+    inner.launch(f, (grid, 1, 1), (256, 1, 1), &mut args)
 }
 
 /// `struct Adam` in `fused.cu`.
@@ -1037,7 +1079,13 @@ pub(crate) fn kernel_names() -> Vec<(&'static str, String)> {
             v.push((RANDOM.name, format!("{k}_{s}")));
         }
         if FUSED_DTYPES.contains(&dt) {
-            for k in ["softmax", "log_softmax", "adam_step", "sgd_step"] {
+            for k in [
+                "softmax",
+                "log_softmax",
+                "layer_norm",
+                "adam_step",
+                "sgd_step",
+            ] {
                 v.push((FUSED.name, format!("{k}_{s}")));
             }
         }

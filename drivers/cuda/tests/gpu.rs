@@ -97,6 +97,16 @@ fn ops_match_the_cpu() {
 }
 
 #[test]
+fn layer_norm_kernel_matches_f64_references() {
+    let Some(dev) = gpu() else { return };
+    let failures = lantern_tests::fused::layer_norm_against_the_cpu(
+        &dev,
+        &[DType::F32, DType::F64, DType::F16, DType::BF16],
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
 fn random_draws_equal_the_cpu_bit_for_bit() {
     let Some(dev) = gpu() else { return };
     let d = dev.driver();

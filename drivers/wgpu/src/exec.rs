@@ -597,8 +597,9 @@ impl WgpuDriver {
         }
     }
 
-    /// Softmax and log-softmax over the last axis of contiguous float views in one kernel;
-    /// `None` (core's composed default) for other fused ops, dtypes or layouts.
+    /// Softmax, log-softmax and layer norm over the last axis of contiguous float views in
+    /// one kernel, and the optimizer updates; `None` (core's composed default) for other
+    /// fused ops, dtypes or layouts.
     pub(crate) fn fused_locked(
         &self,
         st: &mut State,
@@ -610,8 +611,11 @@ impl WgpuDriver {
         {
             return self.optim_step(st, op, name, g, outs);
         }
-        let (name, x, y) =
-            lantern::ops::softmax_rows(op, ins, outs, &[DType::F32, DType::F16, DType::BF16])?;
+        const FLOATS: [DType; 3] = [DType::F32, DType::F16, DType::BF16];
+        if let Some(v) = lantern::ops::layer_norm_views(op, ins, outs, &FLOATS) {
+            return Some(self.layer_norm(st, &v));
+        }
+        let (name, x, y) = lantern::ops::softmax_rows(op, ins, outs, &FLOATS)?;
         Some((|| {
             let (x, y) = (self.resolve(st, name, x)?, self.resolve(st, name, y)?);
             let cols = *x.layout.dims().last().unwrap_or(&1);
@@ -628,6 +632,43 @@ impl WgpuDriver {
             let g = self.groups_per_item(name, rows)?;
             self.dispatch(st, &spec, name, &p, &[&x.buffer, &y.buffer], g)
         })())
+    }
+
+    /// One layer norm in one dispatch (a workgroup per row), on views that passed
+    /// `lantern::ops::layer_norm_views`: mean and rstd are f32 for every input dtype here.
+    fn layer_norm(&self, st: &mut State, v: &lantern::ops::LayerNormViews) -> Result<()> {
+        let name = "layer_norm";
+        let x = self.resolve(st, name, v.x)?;
+        let w = v.weight.map(|w| self.resolve(st, name, w)).transpose()?;
+        let b = v.bias.map(|b| self.resolve(st, name, b)).transpose()?;
+        let outs = [v.y, v.mean, v.rstd].map(|o| self.resolve(st, name, o));
+        let [y, mean, rstd] = outs;
+        let (y, mean, rstd) = (y?, mean?, rstd?);
+        let mut p = vec![0u32; HEADER_WORDS];
+        p[0] = u(name, v.rows)?;
+        p[1] = u(name, v.cols)?;
+        p[2] = u(name, x.layout.offset)?;
+        p[3] = u(name, y.layout.offset)?;
+        p[4] = w.as_ref().map_or(Ok(0), |w| u(name, w.layout.offset))?;
+        p[5] = b.as_ref().map_or(Ok(0), |b| u(name, b.layout.offset))?;
+        p[6] = u(name, mean.layout.offset)?;
+        p[7] = u(name, rstd.layout.offset)?;
+        p[8] = (v.eps as f32).to_bits();
+        let ins: Vec<&Arg> = [Some(&x), w.as_ref(), b.as_ref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut spec = Spec::layer_norm(x.elem, w.is_some(), b.is_some());
+        if [&y, &mean, &rstd]
+            .iter()
+            .any(|o| Self::alias(spec.clone(), &ins, o).aliased)
+        {
+            spec = spec.aliased();
+        }
+        let mut bufs: Vec<&wgpu::Buffer> = ins.iter().map(|a| &a.buffer).collect();
+        bufs.extend([&y.buffer, &mean.buffer, &rstd.buffer]);
+        let g = self.groups_per_item(name, v.rows)?;
+        self.dispatch(st, &spec, name, &p, &bufs, g)
     }
 
     /// One optimizer update in one dispatch, on f32 views that passed

@@ -234,6 +234,70 @@ fn softmax_and_log_softmax_are_one_fused_dispatch_each() {
     }
 }
 
+#[test]
+fn layer_norm_is_one_fused_dispatch() {
+    use lantern::nn::functional::layer_norm;
+    let shared = gpu_or_skip!();
+    let g = common::own_driver(&shared);
+    let dev = device(&g);
+    let cpu = Device::cpu();
+    // Rows longer than a workgroup, and a norm over two dims.
+    for (shape, norm) in [(&[3usize, 300][..], &[300usize][..]), (&[2, 3, 5], &[3, 5])] {
+        let n: usize = shape.iter().product();
+        let m: usize = norm.iter().product();
+        let vals: Vec<f32> = (0..n)
+            .map(|i| (i as f32 * 0.37).sin() * 5.0 + 2.0)
+            .collect();
+        let wv: Vec<f32> = (0..m).map(|i| 0.5 + (i as f32 * 0.11).cos()).collect();
+        let bv: Vec<f32> = (0..m).map(|i| (i as f32 * 0.23).sin()).collect();
+        let (w, b) = (
+            Tensor::from_slice(&wv, norm.to_vec(), &dev),
+            Tensor::from_slice(&bv, norm.to_vec(), &dev),
+        );
+        let (wc, bc) = (
+            Tensor::from_slice(&wv, norm.to_vec(), &cpu),
+            Tensor::from_slice(&bv, norm.to_vec(), &cpu),
+        );
+        for dt in [DType::F32, DType::F16, DType::BF16] {
+            let x = Tensor::from_slice(&vals, shape.to_vec(), &dev).to_dtype(dt);
+            let xc = Tensor::from_slice(&vals, shape.to_vec(), &cpu).to_dtype(dt);
+            let (w, b, wc, bc) = (
+                w.to_dtype(dt),
+                b.to_dtype(dt),
+                wc.to_dtype(dt),
+                bc.to_dtype(dt),
+            );
+            for (wt, bs) in [(None, None), (Some(&w), None), (Some(&w), Some(&b))] {
+                let (d0, _) = g.counters();
+                let y = layer_norm(&x, norm, wt, bs, 1e-5).unwrap();
+                let (d1, _) = g.counters();
+                let what = format!(
+                    "{shape:?} {dt:?} weight {} bias {}",
+                    wt.is_some(),
+                    bs.is_some()
+                );
+                assert_eq!(d1 - d0, 1, "{what}: {} dispatches", d1 - d0);
+                let want = layer_norm(&xc, norm, wt.map(|_| &wc), bs.map(|_| &bc), 1e-5).unwrap();
+                let tol = if dt == DType::F32 { 1e-5 } else { 1e-2 };
+                for (a, b) in y.to_f64_vec().iter().zip(want.to_f64_vec()) {
+                    assert!((a - b).abs() <= tol * (1.0 + b.abs()), "{what}: {a} vs {b}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn layer_norm_kernel_matches_f64_references() {
+    let g = gpu_or_skip!();
+    let dev = device(&g);
+    let failures = lantern_tests::fused::layer_norm_against_the_cpu(
+        &dev,
+        &[DType::F32, DType::F16, DType::BF16],
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
 /// What the browser build does by default (WebGPU rejects a buffer bound twice when one
 /// binding is writable): in-place ops read their aliased input from a snapshot copy.
 #[test]
