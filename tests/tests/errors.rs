@@ -302,6 +302,11 @@ fn layer_norm_shape_and_device_mismatch() {
         Kind::Device,
         &[],
     );
+    // Parameters of another float dtype are cast to x's (f32 ones for an f16 input, as
+    // PyTorch's mixed-type layer norm): the output keeps x's dtype.
+    let xh = x.to_dtype(lantern::DType::F16);
+    let y = layer_norm(&xh, &[3], Some(&t(&[3])), None, 1e-5).expect("f32 weight, f16 input");
+    assert_eq!(y.dtype(), lantern::DType::F16);
 }
 
 #[test]
