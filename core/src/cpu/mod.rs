@@ -1,5 +1,7 @@
 //! The CPU driver: portable kernels under no_std; rayon threads and the `gemm` crate with `std`.
 
+#[cfg(feature = "compact")]
+mod compact;
 mod conv;
 mod elem;
 mod elementwise;
