@@ -530,6 +530,11 @@ pub fn nan_max<T: Num>(a: T, b: T) -> T {
     }
 }
 
+/// `max(x, 0)` on f32, NaN propagating (`torch.relu`).
+pub fn relu_f32(x: &Arg, y: &Arg) {
+    map1(x, y, |a: f32| nan_max(a, 0.0))
+}
+
 /// NaN-propagating min (`torch.minimum`).
 #[inline(always)]
 pub fn nan_min<T: Num>(a: T, b: T) -> T {

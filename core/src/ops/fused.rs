@@ -21,6 +21,9 @@ pub enum FusedOp {
     Silu,
     /// ins `[x]`, outs `[y]`: `1 / (1 + e^-x)`.
     Sigmoid,
+    /// ins `[x]`, outs `[y]` (floating point, same shape): `max(x, 0)`, NaN stays NaN.
+    /// Default: a broadcast `maximum` with a zero scalar.
+    Relu,
     /// ins `[x, weight, bias]` (weight/bias may be absent: then ins has 1 element),
     /// outs `[y, mean, rstd]`: normalization over the last `normalized` elements.
     LayerNorm {
