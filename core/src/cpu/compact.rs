@@ -143,7 +143,7 @@ pub(super) fn widened(
 }
 
 /// Elements converted per step of a cast.
-const CHUNK: usize = 64;
+const CHUNK: usize = 256;
 
 /// A cast between any two dtypes, through a chunk of f64 (float sources) or i64 (integer and
 /// bool sources): `cast_one` through that type gives the direct conversion's result.
@@ -164,18 +164,30 @@ pub(super) fn cast(x: &Arg, y: &Arg) {
                 let dst = y.ptr.at((o[0] + done * s[0]) * ys);
                 with_type!(x.dtype, S => {
                     let p = src as *const S;
-                    for k in 0..m {
-                        // SAFETY: elements done..done+m of the run, inside the view.
-                        let v = unsafe { *p.add(k * s[1]) };
-                        if float { f[k] = v.to_f64() } else { i[k] = v.to_i64() }
+                    if float {
+                        for (k, v) in f[..m].iter_mut().enumerate() {
+                            // SAFETY: element done + k of the run, inside the view.
+                            *v = unsafe { *p.add(k * s[1]) }.to_f64();
+                        }
+                    } else {
+                        for (k, v) in i[..m].iter_mut().enumerate() {
+                            // SAFETY: as above.
+                            *v = unsafe { *p.add(k * s[1]) }.to_i64();
+                        }
                     }
                 });
                 with_type!(y.dtype, D => {
                     let q = dst as *mut D;
-                    for k in 0..m {
-                        let v = if float { cast_one::<f64, D>(f[k]) } else { cast_one::<i64, D>(i[k]) };
-                        // SAFETY: as above; the source chunk was read before this write.
-                        unsafe { *q.add(k * s[0]) = v }
+                    if float {
+                        for (k, &v) in f[..m].iter().enumerate() {
+                            // SAFETY: as above; the source chunk was read before.
+                            unsafe { *q.add(k * s[0]) = cast_one::<f64, D>(v) }
+                        }
+                    } else {
+                        for (k, &v) in i[..m].iter().enumerate() {
+                            // SAFETY: as above.
+                            unsafe { *q.add(k * s[0]) = cast_one::<i64, D>(v) }
+                        }
                     }
                 });
                 done += m;
