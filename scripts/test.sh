@@ -55,6 +55,9 @@ if [ "$quick" = 0 ]; then
   run cargo clippy --workspace --all-targets -- -D warnings
 fi
 run cargo test --workspace
+# The npm package builds core with `compact` (fewer per-dtype kernels; wasm32 only, so the
+# workspace run above tests the fast kernels): the conformance suite on that path too.
+run cargo test -p lantern-tests --features lantern/compact --test conformance_cpu
 
 # core is no_std + alloc: prove it on the host and on targets that have no std at all.
 run cargo build -p lantern --no-default-features

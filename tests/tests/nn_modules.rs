@@ -821,6 +821,19 @@ fn cross_entropy_options() {
     )
     .expect_err("range");
     assert!(e.to_string().contains("out of bounds"), "{e}");
+    // A negative target is out of range too (the gather would wrap it), and so is an
+    // ignore_index other than the one given.
+    for t in [[0i64, -1, 2, 3, 1], [0, 1, -100, 2, 3]] {
+        let opts = CrossEntropyOptions {
+            ignore_index: -7,
+            ..Default::default()
+        };
+        let e = F::cross_entropy_ext(&logits, &i64s(&t, &[5]), &opts).expect_err("negative");
+        assert!(
+            e.to_string().contains("out of bounds") && e.to_string().contains("cross_entropy"),
+            "{e}"
+        );
+    }
     let e = F::cross_entropy_ext(
         &logits,
         &probs.reshape(&[4, 5]),

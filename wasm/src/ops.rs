@@ -490,12 +490,7 @@ pub fn loss(
         reduction: r,
         label_smoothing: p,
     };
-    let on_gpu = x.device().driver().name() != "cpu";
-    let plain = class_opts.weight.is_none() && p == 0.0 && x.rank() == 2 && y.rank() == 1;
     put_r(match op {
-        "crossEntropy" | "nllLoss" if on_gpu && plain && !y.dtype().is_float() => {
-            gpu_class_loss(&x, &y, op == "crossEntropy", r, ignore_index as i64)
-        }
         "crossEntropy" => F::cross_entropy_ext(&x, &y, &class_opts),
         "nllLoss" => F::nll_loss_ext(&x, &y, &class_opts),
         "mseLoss" => F::mse_loss(&x, &y, r),
@@ -509,47 +504,6 @@ pub fn loss(
         "klDiv" => F::kl_div(&x, &y, r, p != 0.0),
         _ => return Err(unknown("loss", op)),
     })
-}
-
-/// Cross entropy / NLL of `[N, C]` against class indices `[N]` for GPU backends. Core's
-/// version first checks the targets' range with a blocking read, which the browser's main
-/// thread forbids (`Error::WouldBlock`); here the GPU's gather clamps out-of-range indices
-/// and raises its deferred error flag instead (DESIGN, "Errors"). Same values and gradients
-/// as core's, `ignore_index` included.
-fn gpu_class_loss(
-    x: &Tensor,
-    target: &Tensor,
-    log_softmax: bool,
-    r: F::Reduction,
-    ignore_index: i64,
-) -> lantern::Result<Tensor> {
-    if target.dims()[0] != x.dims()[0] {
-        return Err(lantern::Error::Shape {
-            op: "cross_entropy",
-            expected: format!("class-index target of shape [{}]", x.dims()[0]),
-            got: format!("{}", target.shape()),
-        });
-    }
-    let logp = if log_softmax {
-        x.try_log_softmax(-1)?
-    } else {
-        x.clone()
-    };
-    let t = target.try_to_dtype(lantern::DType::I64)?;
-    let valid = t.try_ne_scalar(ignore_index)?;
-    let safe = Tensor::try_where(&valid, &t, &t.try_zeros_like()?)?;
-    let validf = valid.try_to_dtype(x.dtype())?;
-    let picked = logp
-        .try_gather(1, &safe.try_unsqueeze(1)?)?
-        .try_squeeze(Some(1))?;
-    let l = picked.try_mul(&validf)?.try_neg()?;
-    match r {
-        F::Reduction::None => Ok(l),
-        F::Reduction::Sum => l.try_sum(None, false),
-        F::Reduction::Mean => l
-            .try_sum(None, false)?
-            .try_div(&validf.try_sum(None, false)?),
-    }
 }
 
 /// `F.scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal)`.
@@ -594,47 +548,4 @@ pub fn clip_grad_value(ids: &[u32], clip: f64) -> JsResult<()> {
 #[wasm_bindgen]
 pub fn alias(id: u32) -> JsResult<u32> {
     Ok(put(get(id)?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use lantern::{DType, Device};
-
-    /// The GPU-safe class loss matches core's (values and input gradients), ignore_index too.
-    #[test]
-    fn gpu_class_loss_matches_core() {
-        let cpu = Device::cpu();
-        lantern::manual_seed(3);
-        let x = Tensor::try_randn([5, 4], DType::F32, &cpu).unwrap();
-        let y = Tensor::try_from_slice(&[0i64, 3, -100, 1, 2], [5], &cpu).unwrap();
-        for (ce, r) in [
-            (true, F::Reduction::Mean),
-            (true, F::Reduction::Sum),
-            (false, F::Reduction::None),
-        ] {
-            let run = |mine: bool| {
-                let xg = x.detach().try_requires_grad_(true).unwrap();
-                let opts = F::CrossEntropyOptions {
-                    reduction: r,
-                    ..Default::default()
-                };
-                let l = match (mine, ce) {
-                    (true, _) => gpu_class_loss(&xg, &y, ce, r, -100),
-                    (false, true) => F::cross_entropy_ext(&xg, &y, &opts),
-                    (false, false) => F::nll_loss_ext(&xg, &y, &opts),
-                }
-                .unwrap();
-                l.try_sum(None, false).unwrap().try_backward().unwrap();
-                (
-                    l.try_to_f64_vec().unwrap(),
-                    xg.grad().unwrap().try_to_f64_vec().unwrap(),
-                )
-            };
-            let (a, b) = (run(true), run(false));
-            for (u, v) in a.0.iter().chain(&a.1).zip(b.0.iter().chain(&b.1)) {
-                assert!((u - v).abs() < 1e-6, "{u} vs {v} ({ce}, {r:?})");
-            }
-        }
-    }
 }

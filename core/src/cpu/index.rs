@@ -2,7 +2,7 @@
 //! index is an error, never an out-of-bounds access.
 
 use super::elem::Num;
-use super::elementwise::with_type;
+use super::elementwise::{with_bits, with_type};
 use super::walk::{offset_of, par_range, Ptr};
 use super::Arg;
 use crate::dtype::DType;
@@ -42,7 +42,7 @@ pub fn gather(dim: usize, x: &Arg, idx: &Arg, y: &Arg) -> Result<()> {
     let size = dim_size("gather", x.layout, dim)?;
     let bad: spin::Mutex<Option<i64>> = spin::Mutex::new(None);
     let n = y.layout.numel();
-    with_type!(x.dtype, T => {
+    with_bits!(x.dtype, T => {
         let (xp, yp) = (Ptr(x.ptr.0 as *mut T), Ptr(y.ptr.0 as *mut T));
         let dims = y.layout.dims();
         par_range(n, n, |i| {
@@ -82,7 +82,7 @@ pub fn index_select(dim: usize, x: &Arg, idx: &Arg, y: &Arg) -> Result<()> {
         map.push(read_index(idx, i, size).map_err(|v| bad_index("index_select", v, size))?);
     }
     let n = y.layout.numel();
-    with_type!(x.dtype, T => {
+    with_bits!(x.dtype, T => {
         let (xp, yp) = (Ptr(x.ptr.0 as *mut T), Ptr(y.ptr.0 as *mut T));
         let dims = y.layout.dims();
         par_range(n, n, |i| {
@@ -109,21 +109,45 @@ pub fn scatter_add(dim: usize, src: &Arg, idx: &Arg, y: &Arg) -> Result<()> {
     for i in 0..n {
         read_index(idx, i, size).map_err(|v| bad_index("scatter_add", v, size))?;
     }
-    with_type!(src.dtype, T => {
-        let (sp, yp) = (Ptr(src.ptr.0 as *mut T), Ptr(y.ptr.0 as *mut T));
-        for i in 0..n {
-            let j = read_index(idx, i, size).unwrap_or(0);
-            let mut yo = y.layout.offset;
-            let mut rem = i;
-            for d in (0..dims.len()).rev() {
-                let c = rem % dims[d];
-                rem /= dims[d];
-                yo += if d == dim { j } else { c } * y.layout.strides[d];
-            }
-            let so = src.layout.offset + offset_of(i, dims, &src.layout.strides);
-            // SAFETY: offsets lie inside the views (indices checked above).
-            unsafe { *yp.at(yo) = (*yp.at(yo)).add(*sp.at(so)) }
+    let at = |i: usize, j: usize| {
+        let mut yo = y.layout.offset;
+        let mut rem = i;
+        for d in (0..dims.len()).rev() {
+            let c = rem % dims[d];
+            rem /= dims[d];
+            yo += if d == dim { j } else { c } * y.layout.strides[d];
         }
-    });
+        (
+            yo,
+            src.layout.offset + offset_of(i, dims, &src.layout.strides),
+        )
+    };
+    macro_rules! go {
+        ($T:ty) => {{
+            let (sp, yp) = (Ptr(src.ptr.0 as *mut $T), Ptr(y.ptr.0 as *mut $T));
+            for i in 0..n {
+                let (yo, so) = at(i, read_index(idx, i, size).unwrap_or(0));
+                // SAFETY: offsets lie inside the views (indices checked above).
+                unsafe { *yp.at(yo) = (*yp.at(yo)).add(*sp.at(so)) }
+            }
+        }};
+    }
+    match src.dtype {
+        DType::F32 => go!(f32),
+        #[cfg(not(feature = "compact"))]
+        _ => with_type!(src.dtype, T => go!(T)),
+        // One loop for the other dtypes, adding through a dtype switch per element.
+        #[cfg(feature = "compact")]
+        _ => {
+            for i in 0..n {
+                let (yo, so) = at(i, read_index(idx, i, size).unwrap_or(0));
+                with_type!(src.dtype, T => {
+                    let (sp, yp) = (src.ptr.0 as *const T, y.ptr.0 as *mut T);
+                    // SAFETY: as above.
+                    unsafe { *yp.add(yo) = (*yp.add(yo)).add(*sp.add(so)) }
+                })
+            }
+        }
+    }
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! The CPU driver: portable kernels under no_std; rayon threads and the `gemm` crate with `std`.
 
+#[cfg(feature = "compact")]
+mod compact;
 mod conv;
 mod elem;
 mod elementwise;
@@ -388,6 +390,28 @@ impl Driver for CpuDriver {
             return norm::layer_norm_grad(&args).map(Ok);
         }
         let name = match op {
+            // One pass instead of a scalar fill and a broadcast maximum; f32 only (the dtype
+            // models train in), others take the default.
+            FusedOp::Relu => {
+                let ([x], [y]) = (ins, outs) else {
+                    return None;
+                };
+                if x.dtype != DType::F32
+                    || y.dtype != DType::F32
+                    || x.layout.shape != y.layout.shape
+                {
+                    return None;
+                }
+                let (mut a, mut o) = ([None], [None]);
+                if let Err(e) = self
+                    .resolve("relu", ins, &mut a)
+                    .and_then(|_| self.resolve("relu", outs, &mut o))
+                {
+                    return Some(Err(e));
+                }
+                elementwise::relu_f32(a[0].as_ref()?, o[0].as_ref()?);
+                return Some(Ok(()));
+            }
             FusedOp::Softmax | FusedOp::LogSoftmax => {
                 if ins.len() != 1 || outs.len() != 1 {
                     return None;

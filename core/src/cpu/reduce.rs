@@ -156,13 +156,23 @@ pub fn reduce(op: ReduceOp, axes: &[usize], x: &Arg, y: &Arg) -> Result<()> {
     match x.dtype {
         DType::F32 => go!(f32),
         DType::F64 => go!(f64),
-        DType::F16 => go!(f16),
-        DType::BF16 => go!(bf16),
         DType::I64 => go!(i64),
+        #[cfg(not(feature = "compact"))]
+        DType::F16 => go!(f16),
+        #[cfg(not(feature = "compact"))]
+        DType::BF16 => go!(bf16),
+        #[cfg(not(feature = "compact"))]
         DType::I32 => go!(i32),
+        #[cfg(not(feature = "compact"))]
         DType::I8 => go!(i8),
+        #[cfg(not(feature = "compact"))]
         DType::U8 => go!(u8),
+        #[cfg(not(feature = "compact"))]
         DType::Bool => go!(bool),
+        #[cfg(feature = "compact")]
+        _ => super::compact::widened(x.dtype, &[x], y, &|a: &[&Arg], y: &Arg| {
+            reduce(op, axes, a[0], y)
+        }),
     }
 }
 
@@ -323,13 +333,25 @@ pub fn scan(op: ScanOp, dim: usize, x: &Arg, y: &Arg) -> Result<()> {
     match x.dtype {
         DType::F32 => go!(f32),
         DType::F64 => go!(f64),
-        DType::F16 => go!(f16),
-        DType::BF16 => go!(bf16),
         DType::I64 => go!(i64),
+        #[cfg(not(feature = "compact"))]
+        DType::F16 => go!(f16),
+        #[cfg(not(feature = "compact"))]
+        DType::BF16 => go!(bf16),
+        #[cfg(not(feature = "compact"))]
         DType::I32 => go!(i32),
+        #[cfg(not(feature = "compact"))]
         DType::I8 => go!(i8),
+        #[cfg(not(feature = "compact"))]
         DType::U8 => go!(u8),
+        #[cfg(not(feature = "compact"))]
         DType::Bool => go!(bool),
+        #[cfg(feature = "compact")]
+        _ => {
+            return super::compact::widened(x.dtype, &[x], y, &|a: &[&Arg], y: &Arg| {
+                scan(op, dim, a[0], y)
+            })
+        }
     }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Functional forms of layers and losses (PyTorch's `torch.nn.functional`).
 
 use crate::dtype::DType;
-use crate::error::{arg_err, dtype_err, shape_err, Result};
+use crate::error::{arg_err, dtype_err, shape_err, Error, Result};
 use crate::tensor::Tensor;
 
 /// How a loss reduces over elements.
@@ -68,32 +68,11 @@ pub fn nll_loss(
             target.shape(),
         ));
     }
-    let c = lp.dims()[1] as i64;
     let valid = match ignore_index {
         Some(ii) => Some(t.try_ne_scalar(ii)?),
         None => None,
     };
-    let safe_t = match &valid {
-        Some(v) => Tensor::try_where(v, &t, &t.try_zeros_like()?)?,
-        None => t.clone(),
-    };
-    if safe_t.numel() > 0 {
-        let lo = safe_t.try_amin(None, false)?.try_item::<i64>()?;
-        let hi = safe_t.try_amax(None, false)?.try_item::<i64>()?;
-        if lo < 0 || hi >= c {
-            return Err(arg_err(
-                "nll_loss",
-                alloc::format!(
-                    "target {} is out of bounds for {c} classes",
-                    if lo < 0 { lo } else { hi }
-                ),
-            ));
-        }
-    }
-    let picked = lp
-        .try_gather(1, &safe_t.try_unsqueeze(1)?)?
-        .try_squeeze(Some(1))?
-        .try_neg()?;
+    let picked = pick_classes("nll_loss", &lp, &t, valid.as_ref())?.try_neg()?;
     match valid {
         None => reduce(picked, reduction),
         Some(v) => {
@@ -443,6 +422,37 @@ pub fn nll_loss_ext(input: &Tensor, target: &Tensor, opts: &CrossEntropyOptions)
     class_loss("nll_loss", input, target, opts, false)
 }
 
+/// `logp[i, t[i]]` for `logp` `[N, C]` and int64 class targets `t` `[N]`; targets that
+/// `valid` marks false pick class 0 (the caller weights them out). Targets outside `[0, C)`
+/// are an error from the gather's own index check (at once on the CPU, as the deferred error
+/// flag on GPUs), so nothing is read back to the host: a blocking read is an error on the
+/// browser's main thread, and a stall of the GPU's queue anywhere.
+fn pick_classes(
+    op: &'static str,
+    logp: &Tensor,
+    t: &Tensor,
+    valid: Option<&Tensor>,
+) -> Result<Tensor> {
+    let c = logp.dims()[1];
+    let t = match valid {
+        Some(v) => Tensor::try_where(v, t, &t.try_zeros_like()?)?,
+        None => t.clone(),
+    };
+    // The gather wraps negative indices (Python's t[-1]); a negative class is out of range.
+    let t = t.try_masked_fill(&t.try_lt_scalar(0)?, c as i64)?;
+    logp.try_gather(1, &t.try_unsqueeze(1)?)
+        .map_err(|e| match e {
+            Error::Arg { op: "gather", .. } => arg_err(
+                op,
+                alloc::format!(
+                    "a target is out of bounds for {c} classes (class indices are in [0, {c}) or the ignore_index)"
+                ),
+            ),
+            e => e,
+        })?
+        .try_squeeze(Some(1))
+}
+
 /// Cross entropy (`log_softmax` first) or NLL of class scores against indices or probabilities.
 fn class_loss(
     op: &'static str,
@@ -542,28 +552,14 @@ fn class_loss(
     }
     let t = target.try_to_dtype(DType::I64)?.try_reshape(&[-1])?;
     let valid = t.try_ne_scalar(opts.ignore_index)?;
-    let safe_t = Tensor::try_where(&valid, &t, &t.try_zeros_like()?)?;
-    if safe_t.numel() > 0 {
-        let lo = safe_t.try_amin(None, false)?.try_item::<i64>()?;
-        let hi = safe_t.try_amax(None, false)?.try_item::<i64>()?;
-        if lo < 0 || hi >= c as i64 {
-            return Err(arg_err(
-                op,
-                alloc::format!(
-                    "target {} is out of bounds for {c} classes",
-                    if lo < 0 { lo } else { hi }
-                ),
-            ));
-        }
-    }
+    let picked = pick_classes(op, &logp, &t, Some(&valid))?;
     let validf = valid.try_to_dtype(input.dtype())?;
     let wt = match &weight {
-        Some(w) => w.try_index_select(0, &safe_t)?.try_mul(&validf)?,
+        Some(w) => w
+            .try_index_select(0, &Tensor::try_where(&valid, &t, &t.try_zeros_like()?)?)?
+            .try_mul(&validf)?,
         None => validf.clone(),
     };
-    let picked = logp
-        .try_gather(1, &safe_t.try_unsqueeze(1)?)?
-        .try_squeeze(Some(1))?;
     let mut l = picked.try_mul(&wt)?.try_neg()?;
     if ls > 0.0 {
         let wl = match &weight {

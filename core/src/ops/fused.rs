@@ -21,6 +21,9 @@ pub enum FusedOp {
     Silu,
     /// ins `[x]`, outs `[y]`: `1 / (1 + e^-x)`.
     Sigmoid,
+    /// ins `[x]`, outs `[y]` (floating point, same shape): `max(x, 0)`, NaN stays NaN.
+    /// Default: a broadcast `maximum` with a zero scalar.
+    Relu,
     /// ins `[x]`, `[x, weight]` or `[x, weight, bias]`, outs `[y, mean, rstd]`: layer
     /// normalization of each row of `x` (all contiguous) seen as `[rows, cols]`, where
     /// `rows = mean.numel()`: `y = (x - mean) · rstd · weight + bias` with the row's mean and

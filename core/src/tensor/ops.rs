@@ -250,6 +250,17 @@ impl Tensor {
     /// `max(x, 0)`; NaN stays NaN.
     pub fn try_relu(&self) -> Result<Tensor> {
         let y = crate::autograd::with_grad_mode(false, || {
+            if self.dtype().is_float() {
+                let out = Tensor::empty(self.shape().clone(), self.dtype(), self.device())?;
+                let r = self.device().driver().fused(
+                    &FusedOp::Relu,
+                    &[self.as_view()],
+                    core::slice::from_ref(&out.as_view()),
+                );
+                if let Some(r) = r {
+                    return r.map(|_| out);
+                }
+            }
             self.try_binary_scalar(Scalar::Int(0), BinaryOp::Maximum, false)
         })?;
         Ok(record(y, GradOp::Relu, &[self], |y| {
