@@ -8,6 +8,8 @@ use lantern::{DType, Error, Layout, Result, Scalar};
 use lantern_kernels::wgsl::{err, Elem, Spec, HEADER_WORDS, MATMUL_TILE, PARAMS_WORDS, WORKGROUP};
 use std::num::NonZeroU64;
 
+mod conv;
+
 /// A resolved operand: its buffer, layout and element type.
 pub(crate) struct Arg {
     pub buffer: wgpu::Buffer,
@@ -597,8 +599,9 @@ impl WgpuDriver {
         }
     }
 
-    /// Softmax and log-softmax over the last axis of contiguous float views in one kernel;
-    /// `None` (core's composed default) for other fused ops, dtypes or layouts.
+    /// Softmax and log-softmax over the last axis of contiguous float views in one kernel,
+    /// optimizer steps, and convolutions and max pools (`conv`); `None` (core's composed
+    /// default) for other fused ops, dtypes or layouts.
     pub(crate) fn fused_locked(
         &self,
         st: &mut State,
@@ -606,6 +609,9 @@ impl WgpuDriver {
         ins: &[View],
         outs: &[View],
     ) -> Option<Result<()>> {
+        if let Some(r) = self.conv_fused(st, op, ins, outs) {
+            return Some(r);
+        }
         if let Some((name, g, outs)) = lantern::ops::optim_step_views(op, ins, outs, &[DType::F32])
         {
             return self.optim_step(st, op, name, g, outs);
