@@ -31,6 +31,11 @@ const TK: u32 = 16u;
 var<workgroup> AS: array<T, 1024>; // TM x TK
 var<workgroup> BS: array<T, 1024>; // TK x TM
 
+// The three products (each entry point passes its own constant: the compiler specializes).
+const FWD: u32 = 0u;
+const DX: u32 = 1u;
+const DW: u32 = 2u;
+
 struct Geo {
     n: u32,
     c: u32,
@@ -47,14 +52,169 @@ struct Geo {
     s: vec2u,
     p: vec2u,
     d: vec2u,
+    // Reciprocals of the divisors (see dv).
+    inv_khw: f32,
+    inv_kw: f32,
+    inv_ow: f32,
+    inv_w: f32,
+    inv_ohw: f32,
+    inv_hw: f32,
+    inv_s: vec2f,
 }
 
 fn geo() -> Geo {
     let groups = prm(9u);
+    let khw = prm(5u) * prm(6u);
+    let s = vec2u(prm(HDR), prm(HDR + 1u));
     return Geo(prm(0u), prm(1u), prm(2u), prm(3u), prm(4u), prm(5u), prm(6u), prm(7u), prm(8u),
-        prm(1u) / groups, prm(4u) / groups, prm(5u) * prm(6u),
-        vec2u(prm(HDR), prm(HDR + 1u)), vec2u(prm(HDR + 2u), prm(HDR + 3u)),
-        vec2u(prm(HDR + 4u), prm(HDR + 5u)));
+        prm(1u) / groups, prm(4u) / groups, khw, s, vec2u(prm(HDR + 2u), prm(HDR + 3u)),
+        vec2u(prm(HDR + 4u), prm(HDR + 5u)), 1.0 / f32(khw), 1.0 / f32(prm(6u)),
+        1.0 / f32(prm(8u)), 1.0 / f32(prm(3u)), 1.0 / f32(prm(7u) * prm(8u)),
+        1.0 / f32(prm(2u) * prm(3u)), 1.0 / vec2f(s));
+}
+
+// a / b for a quotient below 2^22 (the driver checks every dim), given inv = 1 / b: a float
+// multiply and one correction (integer division has no vector instruction on CPUs: lavapipe
+// runs it lane by lane).
+fn dv(a: u32, b: u32, inv: f32) -> u32 {
+    var q = u32(f32(a) * inv);
+    if (q * b > a) {
+        q -= 1u;
+    } else if (q * b + b <= a) {
+        q += 1u;
+    }
+    return q;
+}
+
+// (quotient, remainder) of a pixel index by the plane width.
+fn row_col(q: u32, w: u32, inv_w: f32) -> vec2u {
+    let y = dv(q, w, inv_w);
+    return vec2u(y, q - y * w);
+}
+
+// The product's (rows, columns, k) for one group.
+fn gemm_dims(g: Geo, mode: u32) -> vec3u {
+    let ohw = g.oh * g.ow;
+    if (mode == FWD) {
+        return vec3u(g.ocg, g.n * ohw, g.cg * g.khw);
+    }
+    if (mode == DX) {
+        return vec3u(g.cg, g.n * g.h * g.w, g.ocg * g.khw);
+    }
+    return vec3u(g.ocg, g.cg * g.khw, g.n * ohw);
+}
+
+// What the B operand's column `bc` fixes for the whole k loop: a base offset in input 0 and
+// two coordinates. FWD: output pixel (sample, oy, ox), its window's corner; DX: input pixel
+// (sample, iy, ix) in padded coordinates; DW: weight tap (c, ki, kj), its offset.
+struct Col {
+    base: u32,
+    y: i32,
+    x: i32,
+}
+
+fn column(g: Geo, gi: u32, mode: u32, bc: u32) -> Col {
+    let ohw = g.oh * g.ow;
+    let hw = g.h * g.w;
+    if (mode == FWD) {
+        let sm = dv(bc, ohw, g.inv_ohw);
+        let yx = row_col(bc - sm * ohw, g.ow, g.inv_ow);
+        let base = prm(HDR + 6u) + (sm * g.c + gi * g.cg) * hw;
+        return Col(base, i32(yx.x * g.s.x) - i32(g.p.x), i32(yx.y * g.s.y) - i32(g.p.y));
+    }
+    if (mode == DX) {
+        let sm = dv(bc, hw, g.inv_hw);
+        let yx = row_col(bc - sm * hw, g.w, g.inv_w);
+        let base = prm(HDR + 6u) + (sm * g.oc + gi * g.ocg) * ohw;
+        return Col(base, i32(yx.x + g.p.x), i32(yx.y + g.p.y));
+    }
+    let ci = dv(bc, g.khw, g.inv_khw);
+    let kyx = row_col(bc - ci * g.khw, g.kw, g.inv_kw);
+    let base = prm(HDR + 6u) + (gi * g.cg + ci) * hw;
+    return Col(base, i32(kyx.x * g.d.x) - i32(g.p.x), i32(kyx.y * g.d.y) - i32(g.p.y));
+}
+
+// Element (row, k) of the A operand (input 1): FWD the weight, DX the weight transposed per
+// tap, DW the output gradient.
+fn a_at(g: Geo, gi: u32, mode: u32, row: u32, k: u32) -> T {
+    if (mode == FWD) {
+        return ld_x1(prm(HDR + 7u) + (gi * g.ocg + row) * g.cg * g.khw + k);
+    }
+    if (mode == DX) {
+        let o = dv(k, g.khw, g.inv_khw);
+        return ld_x1(prm(HDR + 7u) + ((gi * g.ocg + o) * g.cg + row) * g.khw + k - o * g.khw);
+    }
+    let ohw = g.oh * g.ow;
+    let sm = dv(k, ohw, g.inv_ohw);
+    return ld_x1(prm(HDR + 7u) + (sm * g.oc + gi * g.ocg + row) * ohw + k - sm * ohw);
+}
+
+// Element (k, column) of the B operand (input 0, zero outside it): FWD a window tap of x,
+// DX the output gradient of the output whose tap reads this pixel (oy·s + ki·d = iy + p),
+// DW the input pixel under a tap.
+fn b_at(g: Geo, mode: u32, c: Col, k: u32) -> T {
+    if (mode == DW) {
+        let ohw = g.oh * g.ow;
+        let sm = dv(k, ohw, g.inv_ohw);
+        let o = row_col(k - sm * ohw, g.ow, g.inv_ow);
+        let iy = i32(o.x * g.s.x) + c.y;
+        let ix = i32(o.y * g.s.y) + c.x;
+        if (iy < 0 || iy >= i32(g.h) || ix < 0 || ix >= i32(g.w)) {
+            return T(0);
+        }
+        return ld_x0(c.base + sm * g.c * g.h * g.w + u32(iy) * g.w + u32(ix));
+    }
+    let ch = dv(k, g.khw, g.inv_khw);
+    let tap = row_col(k - ch * g.khw, g.kw, g.inv_kw);
+    let ty = i32(tap.x * g.d.x);
+    let tx = i32(tap.y * g.d.y);
+    if (mode == FWD) {
+        let iy = c.y + ty;
+        let ix = c.x + tx;
+        if (iy < 0 || iy >= i32(g.h) || ix < 0 || ix >= i32(g.w)) {
+            return T(0);
+        }
+        return ld_x0(c.base + (ch * g.h + u32(iy)) * g.w + u32(ix));
+    }
+    let sy = c.y - ty;
+    let sx = c.x - tx;
+    if (sy < 0 || sx < 0) {
+        return T(0);
+    }
+    let oy = dv(u32(sy), g.s.x, g.inv_s.x);
+    let ox = dv(u32(sx), g.s.y, g.inv_s.y);
+    if (oy * g.s.x != u32(sy) || ox * g.s.y != u32(sx) || oy >= g.oh || ox >= g.ow) {
+        return T(0);
+    }
+    return ld_x0(c.base + (ch * g.oh + oy) * g.ow + ox);
+}
+
+// Stores row `r` of the product at columns c0 + 16j (with the bias in FWD).
+fn store_row(g: Geo, gi: u32, mode: u32, r: u32, c0: u32, v: vec4<T>) {
+    let mnk = gemm_dims(g, mode);
+    if (r >= mnk.x) {
+        return;
+    }
+    let ohw = g.oh * g.ow;
+    let hw = g.h * g.w;
+    let b = bias(gi * g.ocg + r);
+    for (var j = 0u; j < 4u; j++) {
+        let col = c0 + 16u * j;
+        if (col >= mnk.y) {
+            continue;
+        }
+        var at: u32;
+        if (mode == FWD) {
+            let sm = dv(col, ohw, g.inv_ohw);
+            at = (sm * g.oc + gi * g.ocg + r) * ohw + col - sm * ohw;
+        } else if (mode == DX) {
+            let sm = dv(col, hw, g.inv_hw);
+            at = (sm * g.c + gi * g.cg + r) * hw + col - sm * hw;
+        } else {
+            at = (gi * g.ocg + r) * mnk.y + col;
+        }
+        st_y0(prm(HDR + 9u) + at, v[j] + b);
+    }
 }
 
 // Four rows of four accumulators (statically indexed: a private array indexed in loops
@@ -66,264 +226,85 @@ struct Acc {
     r3: vec4<T>,
 }
 
-// Invocation t's share of one staged k step: rows tr..tr+4, columns tc + 16j.
-fn mma(a: Acc, t: u32) -> Acc {
-    var acc = a;
-    let tr = (t / 16u) * 4u;
-    let tc = t % 16u;
-    for (var kk = 0u; kk < TK; kk++) {
-        let bb = kk * TM + tc;
-        let b4 = vec4<T>(BS[bb], BS[bb + 16u], BS[bb + 32u], BS[bb + 48u]);
-        acc.r0 += AS[tr * TK + kk] * b4;
-        acc.r1 += AS[(tr + 1u) * TK + kk] * b4;
-        acc.r2 += AS[(tr + 2u) * TK + kk] * b4;
-        acc.r3 += AS[(tr + 3u) * TK + kk] * b4;
-    }
-    return acc;
-}
-
-// a / b for a quotient below 2^22, given inv = 1 / b: a float multiply and one correction
-// (integer division has no vector instruction on CPUs: lavapipe runs it lane by lane).
-fn dv(a: u32, b: u32, inv: f32) -> u32 {
-    var q = u32(f32(a) * inv);
-    if (q * b > a) {
-        q -= 1u;
-    } else if (q * b + b <= a) {
-        q += 1u;
-    }
-    return q;
-}
-
-fn zero_acc() -> Acc {
-    return Acc(vec4<T>(T(0)), vec4<T>(T(0)), vec4<T>(T(0)), vec4<T>(T(0)));
-}
-//#endif
-
-//#if conv
-// One output row r (an output channel of group gi) at columns c0 + 16j.
-fn conv_store(g: Geo, gi: u32, r: u32, c0: u32, v: vec4<T>) {
-    let ohw = g.oh * g.ow;
-    if (r >= g.ocg) {
-        return;
-    }
-    let o = gi * g.ocg + r;
-    var b = T(0);
-    if (prm(10u) != 0u) {
-        b = ld_x2(prm(HDR + 8u) + o);
-    }
-    for (var j = 0u; j < 4u; j++) {
-        let col = c0 + 16u * j;
-        if (col < g.n * ohw) {
-            st_y0(prm(HDR + 9u) + ((col / ohw) * g.oc + o) * ohw + col % ohw, v[j] + b);
-        }
-    }
-}
-
-@compute @workgroup_size(256)
-fn conv2d_$T(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+// One convolution product of group wg.z: the tile of rows wg.y·64.., columns (first
+// column prm(11)) wg.x·64... Invocation t stages column t % 64 of B throughout (its
+// coordinates decoded once) and computes rows tr..tr+4, columns tc + 16j.
+fn conv_gemm(wg: vec3u, t: u32, mode: u32) {
     let g = geo();
     let gi = wg.z;
-    let kk = g.cg * g.khw;
-    let ohw = g.oh * g.ow;
-    let ncol = g.n * ohw;
+    let mnk = gemm_dims(g, mode);
     let row0 = wg.y * TM;
     let col0 = prm(11u) + wg.x * TM;
-    // The column this invocation stages: output pixel (sample, oy, ox).
     let bc = col0 + t % TM;
-    let q = bc % ohw;
-    let iy0 = i32((q / g.ow) * g.s.x) - i32(g.p.x);
-    let ix0 = i32((q % g.ow) * g.s.y) - i32(g.p.y);
-    let xb = prm(HDR + 6u) + ((bc / ohw) * g.c + gi * g.cg) * g.h * g.w;
-    let wb = prm(HDR + 7u) + gi * g.ocg * kk;
-    let inv_khw = 1.0 / f32(g.khw);
-    let inv_kw = 1.0 / f32(g.kw);
-    var acc = zero_acc();
-    for (var k0 = 0u; k0 < kk; k0 += TK) {
+    let col = column(g, gi, mode, bc);
+    let tr = (t / 16u) * 4u;
+    let tc = t % 16u;
+    var acc = Acc(vec4<T>(T(0)), vec4<T>(T(0)), vec4<T>(T(0)), vec4<T>(T(0)));
+    for (var k0 = 0u; k0 < mnk.z; k0 += TK) {
         for (var j = 0u; j < 4u; j++) {
             let e = j * WG + t;
             let ar = row0 + e / TK;
             let ak = k0 + e % TK;
             var av = T(0);
-            if (ar < g.ocg && ak < kk) {
-                av = ld_x1(wb + ar * kk + ak);
+            if (ar < mnk.x && ak < mnk.z) {
+                av = a_at(g, gi, mode, ar, ak);
             }
             AS[e] = av;
-            let k = k0 + e / TM;
+            let bk = k0 + e / TM;
             var bv = T(0);
-            if (bc < ncol && k < kk) {
-                let ci = dv(k, g.khw, inv_khw);
-                let r = k - ci * g.khw;
-                let ki = dv(r, g.kw, inv_kw);
-                let iy = iy0 + i32(ki * g.d.x);
-                let ix = ix0 + i32((r - ki * g.kw) * g.d.y);
-                if (iy >= 0 && iy < i32(g.h) && ix >= 0 && ix < i32(g.w)) {
-                    bv = ld_x0(xb + (ci * g.h + u32(iy)) * g.w + u32(ix));
-                }
+            if (bc < mnk.y && bk < mnk.z) {
+                bv = b_at(g, mode, col, bk);
             }
             BS[e] = bv;
         }
         workgroupBarrier();
-        acc = mma(acc, t);
+        for (var kk = 0u; kk < TK; kk++) {
+            let bb = kk * TM + tc;
+            let b4 = vec4<T>(BS[bb], BS[bb + 16u], BS[bb + 32u], BS[bb + 48u]);
+            acc.r0 += AS[tr * TK + kk] * b4;
+            acc.r1 += AS[(tr + 1u) * TK + kk] * b4;
+            acc.r2 += AS[(tr + 2u) * TK + kk] * b4;
+            acc.r3 += AS[(tr + 3u) * TK + kk] * b4;
+        }
         workgroupBarrier();
     }
-    let tr = row0 + (t / 16u) * 4u;
-    let tc = col0 + t % 16u;
-    conv_store(g, gi, tr, tc, acc.r0);
-    conv_store(g, gi, tr + 1u, tc, acc.r1);
-    conv_store(g, gi, tr + 2u, tc, acc.r2);
-    conv_store(g, gi, tr + 3u, tc, acc.r3);
+    store_row(g, gi, mode, row0 + tr, col0 + tc, acc.r0);
+    store_row(g, gi, mode, row0 + tr + 1u, col0 + tc, acc.r1);
+    store_row(g, gi, mode, row0 + tr + 2u, col0 + tc, acc.r2);
+    store_row(g, gi, mode, row0 + tr + 3u, col0 + tc, acc.r3);
+}
+//#endif
+
+//#if conv
+fn bias(o: u32) -> T {
+    if (prm(10u) != 0u) {
+        return ld_x2(prm(HDR + 8u) + o);
+    }
+    return T(0);
+}
+
+// ins [x, w, bias], outs [y].
+@compute @workgroup_size(256)
+fn conv2d_$T(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
+    conv_gemm(wg, t, FWD);
 }
 //#endif
 
 //#if grad
-// One row r of the input gradient (an input channel of group gi) at columns c0 + 16j.
-fn gx_store(g: Geo, gi: u32, r: u32, c0: u32, v: vec4<T>) {
-    let hw = g.h * g.w;
-    if (r >= g.cg) {
-        return;
-    }
-    for (var j = 0u; j < 4u; j++) {
-        let col = c0 + 16u * j;
-        if (col < g.n * hw) {
-            st_y0(prm(HDR + 9u) + ((col / hw) * g.c + gi * g.cg + r) * hw + col % hw, v[j]);
-        }
-    }
+fn bias(o: u32) -> T {
+    return T(0);
 }
 
 // ins [gy, w], outs [gx].
 @compute @workgroup_size(256)
 fn conv2d_input_grad_$T(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
-    let g = geo();
-    let gi = wg.z;
-    let kk = g.ocg * g.khw;
-    let hw = g.h * g.w;
-    let ncol = g.n * hw;
-    let row0 = wg.y * TM;
-    let col0 = prm(11u) + wg.x * TM;
-    // The column this invocation stages: input pixel (sample, iy, ix), padded coordinates.
-    let bc = col0 + t % TM;
-    let q = bc % hw;
-    let ty0 = i32(q / g.w + g.p.x);
-    let tx0 = i32(q % g.w + g.p.y);
-    let gyb = prm(HDR + 6u) + ((bc / hw) * g.oc + gi * g.ocg) * g.oh * g.ow;
-    let wb = prm(HDR + 7u) + gi * g.ocg * g.cg * g.khw;
-    let inv_khw = 1.0 / f32(g.khw);
-    let inv_kw = 1.0 / f32(g.kw);
-    let inv_s = 1.0 / vec2f(g.s);
-    var acc = zero_acc();
-    for (var k0 = 0u; k0 < kk; k0 += TK) {
-        for (var j = 0u; j < 4u; j++) {
-            let e = j * WG + t;
-            let ar = row0 + e / TK;
-            let ak = k0 + e % TK;
-            var av = T(0);
-            if (ar < g.cg && ak < kk) {
-                let o = dv(ak, g.khw, inv_khw);
-                av = ld_x1(wb + (o * g.cg + ar) * g.khw + ak - o * g.khw);
-            }
-            AS[e] = av;
-            let k = k0 + e / TM;
-            var bv = T(0);
-            if (bc < ncol && k < kk) {
-                // Tap (ki, kj) of output (oy, ox) reads this pixel when
-                // oy·s + ki·d = iy + p (and the same along x).
-                let o = dv(k, g.khw, inv_khw);
-                let r = k - o * g.khw;
-                let ki = dv(r, g.kw, inv_kw);
-                let ty = ty0 - i32(ki * g.d.x);
-                let tx = tx0 - i32((r - ki * g.kw) * g.d.y);
-                if (ty >= 0 && tx >= 0) {
-                    let oy = dv(u32(ty), g.s.x, inv_s.x);
-                    let ox = dv(u32(tx), g.s.y, inv_s.y);
-                    if (oy * g.s.x == u32(ty) && ox * g.s.y == u32(tx) && oy < g.oh && ox < g.ow) {
-                        bv = ld_x0(gyb + (o * g.oh + oy) * g.ow + ox);
-                    }
-                }
-            }
-            BS[e] = bv;
-        }
-        workgroupBarrier();
-        acc = mma(acc, t);
-        workgroupBarrier();
-    }
-    let tr = row0 + (t / 16u) * 4u;
-    let tc = col0 + t % 16u;
-    gx_store(g, gi, tr, tc, acc.r0);
-    gx_store(g, gi, tr + 1u, tc, acc.r1);
-    gx_store(g, gi, tr + 2u, tc, acc.r2);
-    gx_store(g, gi, tr + 3u, tc, acc.r3);
-}
-
-// One row r of the weight gradient (an output channel of group gi) at columns c0 + 16j.
-fn gw_store(g: Geo, gi: u32, r: u32, c0: u32, v: vec4<T>) {
-    let kk = g.cg * g.khw;
-    if (r >= g.ocg) {
-        return;
-    }
-    for (var j = 0u; j < 4u; j++) {
-        let col = c0 + 16u * j;
-        if (col < kk) {
-            st_y0(prm(HDR + 9u) + (gi * g.ocg + r) * kk + col, v[j]);
-        }
-    }
+    conv_gemm(wg, t, DX);
 }
 
 // ins [x, gy], outs [gw].
 @compute @workgroup_size(256)
 fn conv2d_weight_grad_$T(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) t: u32) {
-    let g = geo();
-    let gi = wg.z;
-    let ncol = g.cg * g.khw;
-    let ohw = g.oh * g.ow;
-    let hw = g.h * g.w;
-    let kk = g.n * ohw;
-    let row0 = wg.y * TM;
-    let col0 = prm(11u) + wg.x * TM;
-    // The column this invocation stages: weight tap (c, ki, kj).
-    let bc = col0 + t % TM;
-    let r = bc % g.khw;
-    let ky = i32((r / g.kw) * g.d.x) - i32(g.p.x);
-    let kx = i32((r % g.kw) * g.d.y) - i32(g.p.y);
-    let xb = prm(HDR + 6u) + (gi * g.cg + bc / g.khw) * hw;
-    let gyb = prm(HDR + 7u) + gi * g.ocg * ohw;
-    let inv_ohw = 1.0 / f32(ohw);
-    let inv_ow = 1.0 / f32(g.ow);
-    var acc = zero_acc();
-    for (var k0 = 0u; k0 < kk; k0 += TK) {
-        for (var j = 0u; j < 4u; j++) {
-            let e = j * WG + t;
-            let ar = row0 + e / TK;
-            let ak = k0 + e % TK;
-            var av = T(0);
-            if (ar < g.ocg && ak < kk) {
-                let sm = dv(ak, ohw, inv_ohw);
-                av = ld_x1(gyb + (sm * g.oc + ar) * ohw + ak - sm * ohw);
-            }
-            AS[e] = av;
-            let k = k0 + e / TM;
-            var bv = T(0);
-            if (bc < ncol && k < kk) {
-                let sm = dv(k, ohw, inv_ohw);
-                let q = k - sm * ohw;
-                let oy = dv(q, g.ow, inv_ow);
-                let iy = i32(oy * g.s.x) + ky;
-                let ix = i32((q - oy * g.ow) * g.s.y) + kx;
-                if (iy >= 0 && iy < i32(g.h) && ix >= 0 && ix < i32(g.w)) {
-                    bv = ld_x0(xb + sm * g.c * hw + u32(iy) * g.w + u32(ix));
-                }
-            }
-            BS[e] = bv;
-        }
-        workgroupBarrier();
-        acc = mma(acc, t);
-        workgroupBarrier();
-    }
-    let tr = row0 + (t / 16u) * 4u;
-    let tc = col0 + t % 16u;
-    gw_store(g, gi, tr, tc, acc.r0);
-    gw_store(g, gi, tr + 1u, tc, acc.r1);
-    gw_store(g, gi, tr + 2u, tc, acc.r2);
-    gw_store(g, gi, tr + 3u, tc, acc.r3);
+    conv_gemm(wg, t, DW);
 }
 //#endif
 

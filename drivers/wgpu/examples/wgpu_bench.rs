@@ -11,8 +11,12 @@ use lantern::{Conv2dOpts, DType, Device, Tensor};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The wgpu driver with every fused op declined: core composes them from primitives.
-struct Composed(Arc<lantern_wgpu::WgpuDriver>);
+/// The wgpu driver declining the fused ops `decline` picks: core composes them from
+/// primitives.
+struct Composed(Arc<lantern_wgpu::WgpuDriver>, Decline);
+
+/// Which fused ops [`Composed`] declines.
+type Decline = fn(&FusedOp) -> bool;
 
 impl Driver for Composed {
     fn name(&self) -> &'static str {
@@ -39,8 +43,11 @@ impl Driver for Composed {
     fn exec(&self, op: &PrimOp, ins: &[View], outs: &[View]) -> lantern::Result<()> {
         self.0.exec(op, ins, outs)
     }
-    fn fused(&self, _: &FusedOp, _: &[View], _: &[View]) -> Option<lantern::Result<()>> {
-        None
+    fn fused(&self, op: &FusedOp, ins: &[View], outs: &[View]) -> Option<lantern::Result<()>> {
+        if (self.1)(op) {
+            return None;
+        }
+        self.0.fused(op, ins, outs)
     }
     fn memory(&self) -> MemoryStats {
         self.0.memory()
@@ -124,9 +131,22 @@ fn main() -> lantern::Result<()> {
         .nth(2)
         .map_or(28, |s| s.parse().expect("conv side: a number"));
     let flops = 3.0 * 2.0 * (8 * 64 * 32 * 9 * side * side) as f64;
-    let composed = Device::new(Arc::new(Composed(driver.clone())));
-    for (what, d) in [("fused", &dev), ("composed", &composed)] {
-        let (s, n) = conv_step(d, &driver, side);
+    let rows: [(&str, Decline); 5] = [
+        ("fused", |_| false),
+        ("composed forward", |op| {
+            matches!(op, FusedOp::Conv2d { .. })
+        }),
+        ("composed input grad", |op| {
+            matches!(op, FusedOp::Conv2dInputGrad { .. })
+        }),
+        ("composed weight grad", |op| {
+            matches!(op, FusedOp::Conv2dWeightGrad { .. })
+        }),
+        ("composed", |_| true),
+    ];
+    for (what, decline) in rows {
+        let d = Device::new(Arc::new(Composed(driver.clone(), decline)));
+        let (s, n) = conv_step(&d, &driver, side);
         println!(
             "conv2d 8x32x{side}x{side} -> 64, 3x3, fwd+bwd f32, {what}: {:.1} ms, {:.1} GFLOP/s, {n} dispatches",
             s * 1e3,
