@@ -8,62 +8,19 @@
 use super::{u, Arg};
 use crate::{State, WgpuDriver};
 use lantern::driver::View;
-use lantern::ops::FusedOp;
+use lantern::ops::{Conv2dGeom, FusedOp};
 use lantern::{Conv2dOpts, DType, Error, Result};
 use lantern_kernels::wgsl::{Spec, HEADER_WORDS};
 
 /// Output columns (and rows) of one convolution workgroup, as in `conv.wgsl`.
 const COLUMN_TILE: usize = 64;
 
-/// Sizes of one convolution, from its views (as the CPU driver's `Geom`).
-struct Geom {
-    n: usize,
-    c: usize,
-    h: usize,
-    w: usize,
-    oc: usize,
-    kh: usize,
-    kw: usize,
-    oh: usize,
-    ow: usize,
-    groups: usize,
-}
-
-impl Geom {
-    /// `None` when the shapes do not describe one convolution with these options.
-    fn new(x: &[usize], wt: &[usize], y: &[usize], o: &Conv2dOpts) -> Option<Geom> {
-        let g = Geom {
-            n: x[0],
-            c: x[1],
-            h: x[2],
-            w: x[3],
-            oc: wt[0],
-            kh: wt[2],
-            kw: wt[3],
-            oh: y[2],
-            ow: y[3],
-            groups: o.groups,
-        };
-        let out = |n: usize, k: usize, i: usize| {
-            let eff = o.dilation[i] * (k - 1) + 1;
-            (n + 2 * o.padding[i] >= eff).then(|| (n + 2 * o.padding[i] - eff) / o.stride[i] + 1)
-        };
-        let ok = g.groups > 0
-            && o.stride.iter().chain(&o.dilation).all(|&v| v > 0)
-            && g.kh > 0
-            && g.kw > 0
-            && g.c.is_multiple_of(g.groups)
-            && g.oc.is_multiple_of(g.groups)
-            && wt[1] == g.c / g.groups
-            && y[0] == g.n
-            && y[1] == g.oc
-            && out(g.h, g.kh, 0) == Some(g.oh)
-            && out(g.w, g.kw, 1) == Some(g.ow)
-            // The kernels divide by multiplying with an f32 reciprocal: exact for quotients
-            // (coordinates) below 2^22.
-            && [g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow].iter().all(|&v| v < 1 << 22);
-        ok.then_some(g)
-    }
+/// Core's contract check, and every coordinate below 2^22: the kernels divide by
+/// multiplying with an f32 reciprocal, exact for such quotients.
+fn geom(x: &[usize], w: &[usize], y: &[usize], o: &Conv2dOpts) -> Option<Conv2dGeom> {
+    let g = Conv2dGeom::new(x, w, y, o)?;
+    let dims = [g.n, g.c, g.h, g.w, g.oc, g.oh, g.ow];
+    dims.iter().all(|&v| v < 1 << 22).then_some(g)
 }
 
 /// The four dims of a rank-4 view.
@@ -108,7 +65,7 @@ impl WgpuDriver {
                 if !fits(&all, None) {
                     return None;
                 }
-                let g = Geom::new(&dims4(x)?, &wd, &dims4(y)?, opts)?;
+                let g = geom(&dims4(x)?, &wd, &dims4(y)?, opts)?;
                 Some(self.conv(
                     st,
                     "conv2d",
@@ -126,7 +83,7 @@ impl WgpuDriver {
                 if !fits(&[gy, w, gx], None) {
                     return None;
                 }
-                let g = Geom::new(&dims4(gx)?, &dims4(w)?, &dims4(gy)?, opts)?;
+                let g = geom(&dims4(gx)?, &dims4(w)?, &dims4(gy)?, opts)?;
                 Some(self.conv(st, "conv2d_input_grad", &g, opts, [gy, w, w], gx, false))
             }
             FusedOp::Conv2dWeightGrad { opts } => {
@@ -136,7 +93,7 @@ impl WgpuDriver {
                 if !fits(&[x, gy, gw], None) {
                     return None;
                 }
-                let g = Geom::new(&dims4(x)?, &dims4(gw)?, &dims4(gy)?, opts)?;
+                let g = geom(&dims4(x)?, &dims4(gw)?, &dims4(gy)?, opts)?;
                 Some(self.conv(st, "conv2d_weight_grad", &g, opts, [x, gy, gy], gw, false))
             }
             FusedOp::MaxPool2d {
@@ -194,7 +151,7 @@ impl WgpuDriver {
         &self,
         st: &mut State,
         name: &'static str,
-        g: &Geom,
+        g: &Conv2dGeom,
         o: &Conv2dOpts,
         ins: [&View; 3],
         out: &View,
@@ -209,14 +166,14 @@ impl WgpuDriver {
         for a in args.iter().chain([&y]) {
             u(name, a.layout.offset + a.layout.numel())?;
         }
-        let (cg, ocg, khw) = (g.c / g.groups, g.oc / g.groups, g.kh * g.kw);
+        let (cg, ocg, khw) = (g.c / o.groups, g.oc / o.groups, g.kh * g.kw);
         // Rows and columns of each group's product.
         let (rows, cols) = match name {
             "conv2d" => (ocg, g.n * g.oh * g.ow),
             "conv2d_input_grad" => (cg, g.n * g.h * g.w),
             _ => (ocg, cg * khw),
         };
-        if rows == 0 || cols == 0 || g.groups == 0 {
+        if rows == 0 || cols == 0 || o.groups == 0 {
             return Ok(());
         }
         let mut p = vec![0u32; HEADER_WORDS];
@@ -230,7 +187,7 @@ impl WgpuDriver {
             g.kw,
             g.oh,
             g.ow,
-            g.groups,
+            o.groups,
             bias as usize,
         ];
         for (i, &v) in head.iter().enumerate() {
@@ -253,12 +210,12 @@ impl WgpuDriver {
         }
         let max = self.limits.max_compute_workgroups_per_dimension as usize;
         let gy = rows.div_ceil(COLUMN_TILE);
-        if gy > max || g.groups > max {
+        if gy > max || o.groups > max {
             return Err(Error::Arg {
                 op: name,
                 msg: format!(
                     "{rows} rows in {} groups exceed the device's dispatch limits",
-                    g.groups
+                    o.groups
                 ),
             });
         }
@@ -280,7 +237,7 @@ impl WgpuDriver {
         while c0 < cols {
             let gx = (cols - c0).min(per).div_ceil(COLUMN_TILE);
             p[11] = u(name, c0)?;
-            let groups = [gx as u32, gy as u32, g.groups as u32];
+            let groups = [gx as u32, gy as u32, o.groups as u32];
             self.dispatch(st, &spec, name, &p, &bufs, groups)?;
             c0 += per;
         }
