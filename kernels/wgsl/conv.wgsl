@@ -1,10 +1,11 @@
 // 2-D convolution as an implicit GEMM, its two gradients, and max pooling with its gradient.
 // Float dtypes only; f16/bf16 are loaded and stored through the accessors and computed in f32.
 //
-// Each convolution kernel is one tiled GEMM (as matmul.wgsl: a workgroup computes a 64 x 64
-// output tile with 16 x 16 invocations of 4 x 4 outputs, stepping k by 16 through workgroup
-// memory) whose operand tiles are gathered straight from the tensors: no column matrix is
-// ever written. Per group (workgroup z):
+// The three convolution entry points run one tiled GEMM, conv_gemm, each with its own A, B
+// and output indexing (tiles as in matmul.wgsl: a workgroup computes 64 x 64 outputs with
+// 16 x 16 invocations of 4 x 4, stepping k by 16 through workgroup memory); operand tiles
+// are gathered straight from the tensors: no column matrix is ever written. Per group
+// (workgroup z):
 //   conv2d_$T               y[oc, (n, oy, ox)]  = w[oc, (c, ki, kj)] @ x-windows[(c, ki, kj), (n, oy, ox)] (+ bias)
 //   conv2d_input_grad_$T    gx[c, (n, iy, ix)]  = wᵀ[c, (oc, ki, kj)] @ gy-taps[(oc, ki, kj), (n, iy, ix)]
 //   conv2d_weight_grad_$T   gw[oc, (c, ki, kj)] = gy[oc, (n, oy, ox)] @ x-windowsᵀ[(n, oy, ox), (c, ki, kj)]

@@ -111,7 +111,7 @@ pub struct SgdStep {
 /// of x `[N, C, H, W]`, w `[OC, C / groups, KH, KW]` and y `[N, OC, OH, OW]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Conv2dGeom {
-    /// Batch, input channels, input height and width.
+    /// Batch size.
     pub n: usize,
     /// Input channels.
     pub c: usize,
