@@ -143,6 +143,26 @@ impl WgpuDriver {
         }
     }
 
+    /// The views' operands, each with every index a kernel forms into it (below its end)
+    /// within 32 bits.
+    fn resolve_all<const N: usize>(
+        &self,
+        st: &State,
+        name: &'static str,
+        views: [&View; N],
+    ) -> Result<[Arg; N]> {
+        let mut args = Vec::with_capacity(N);
+        for v in views {
+            let a = self.resolve(st, name, v)?;
+            u(name, a.layout.offset + a.layout.numel())?;
+            args.push(a);
+        }
+        Ok(args
+            .try_into()
+            .ok()
+            .expect("internal: one operand per view"))
+    }
+
     /// One convolution kernel (`name`): ins are bound as inputs 0..3 (the third only read
     /// with `bias`), out as the output; one dispatch per [`COLUMN_TILE`] × the dispatch
     /// limit of output columns.
@@ -157,15 +177,8 @@ impl WgpuDriver {
         out: &View,
         bias: bool,
     ) -> Result<()> {
-        let args: Vec<Arg> = ins
-            .iter()
-            .map(|v| self.resolve(st, name, v))
-            .collect::<Result<_>>()?;
-        let y = self.resolve(st, name, out)?;
-        // Every index the kernel forms stays below some operand's end.
-        for a in args.iter().chain([&y]) {
-            u(name, a.layout.offset + a.layout.numel())?;
-        }
+        let [a0, a1, a2, y] = self.resolve_all(st, name, [ins[0], ins[1], ins[2], out])?;
+        let args = [a0, a1, a2];
         let (cg, ocg, khw) = (g.c / o.groups, g.oc / o.groups, g.kh * g.kw);
         // Rows and columns of each group's product.
         let (rows, cols) = match name {
@@ -256,14 +269,7 @@ impl WgpuDriver {
         idx: &View,
     ) -> Result<()> {
         let name = "max_pool2d";
-        let (x, y, idx) = (
-            self.resolve(st, name, x)?,
-            self.resolve(st, name, y)?,
-            self.resolve(st, name, idx)?,
-        );
-        for a in [&x, &y, &idx] {
-            u(name, a.layout.offset + a.layout.numel())?;
-        }
+        let [x, y, idx] = self.resolve_all(st, name, [x, y, idx])?;
         if words[0] == 0 {
             return Ok(());
         }
@@ -300,14 +306,7 @@ impl WgpuDriver {
         gx: &View,
     ) -> Result<()> {
         let name = "max_pool2d_grad";
-        let (gy, idx, gx) = (
-            self.resolve(st, name, gy)?,
-            self.resolve(st, name, idx)?,
-            self.resolve(st, name, gx)?,
-        );
-        for a in [&gy, &idx, &gx] {
-            u(name, a.layout.offset + a.layout.numel())?;
-        }
+        let [gy, idx, gx] = self.resolve_all(st, name, [gy, idx, gx])?;
         let planes = xd[0] * xd[1];
         if planes == 0 || xd[2] * xd[3] == 0 {
             return Ok(());
