@@ -88,11 +88,14 @@ pub enum Group {
     Fused,
     /// In-place optimizer updates (Adam, SGD), f32 only.
     Optim,
+    /// 2-D convolution (implicit GEMM) and its gradients, max pooling and its gradient,
+    /// float dtypes only.
+    Conv,
 }
 
 impl Group {
     /// Every group.
-    pub const ALL: [Group; 11] = [
+    pub const ALL: [Group; 12] = [
         Group::Layout,
         Group::Unary,
         Group::Binary,
@@ -104,6 +107,7 @@ impl Group {
         Group::Random,
         Group::Fused,
         Group::Optim,
+        Group::Conv,
     ];
 
     /// The file stem.
@@ -120,6 +124,7 @@ impl Group {
             Group::Random => "random",
             Group::Fused => "fused",
             Group::Optim => "optim",
+            Group::Conv => "conv",
         }
     }
 
@@ -137,6 +142,7 @@ impl Group {
             Group::Random => RANDOM,
             Group::Fused => FUSED,
             Group::Optim => OPTIM,
+            Group::Conv => CONV,
         }
     }
 }
@@ -165,6 +171,8 @@ pub const RANDOM: &str = include_str!("../wgsl/random.wgsl");
 pub const FUSED: &str = include_str!("../wgsl/fused.wgsl");
 /// `wgsl/optim.wgsl`.
 pub const OPTIM: &str = include_str!("../wgsl/optim.wgsl");
+/// `wgsl/conv.wgsl`.
+pub const CONV: &str = include_str!("../wgsl/conv.wgsl");
 
 /// Element types the WGSL kernels handle (f64 has no WGSL type: drivers report it unsupported).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -385,6 +393,22 @@ impl Spec {
     /// One momentum SGD step in place: `[grad] -> [param, momentum_buffer]`.
     pub fn sgd(e: Elem) -> Spec {
         Spec::new(Group::Optim, e, &[e], &[e, e])
+    }
+    /// conv2d: `[x, w, bias] -> [y]` (without a bias the weight is bound again in its place).
+    pub fn conv2d(e: Elem) -> Spec {
+        Spec::new(Group::Conv, e, &[e, e, e], &[e]).flag("conv")
+    }
+    /// conv2d's input and weight gradients: `[gy, w] -> [gx]` and `[x, gy] -> [gw]`.
+    pub fn conv2d_grad(e: Elem) -> Spec {
+        Spec::new(Group::Conv, e, &[e, e], &[e]).flag("grad")
+    }
+    /// max_pool2d: `[x] -> [y, indices]`.
+    pub fn max_pool2d(e: Elem) -> Spec {
+        Spec::new(Group::Conv, e, &[e], &[e, Elem::I64]).flag("pool")
+    }
+    /// max_pool2d's gradient: `[gy, indices] -> [gx]`.
+    pub fn max_pool2d_grad(e: Elem) -> Spec {
+        Spec::new(Group::Conv, e, &[e, Elem::I64], &[e]).flag("pool_grad")
     }
 
     /// The entry point of `op` in this module: `{op}_{dtype}`.
@@ -664,6 +688,10 @@ pub fn all_specs() -> Vec<Spec> {
             for (w, b) in [(false, false), (true, false), (true, true)] {
                 v.push(Spec::layer_norm(e, w, b));
             }
+            v.push(Spec::conv2d(e));
+            v.push(Spec::conv2d_grad(e));
+            v.push(Spec::max_pool2d(e));
+            v.push(Spec::max_pool2d_grad(e));
         }
         if e == Elem::F32 {
             v.push(Spec::adam(e));

@@ -41,6 +41,115 @@ fn gt_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: ve
 fn ge_$T(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec3u) { let u = at(g, n); if (u.ok) { let a = ld_x0(u.a); let b = ld_x1(u.b); st_y0(u.y, select(0u, 1u, a >= b)); } }
 //#else
 //#if float
+// A positive number (hi·2^32 + lo)·2^e with hi >= 2^31: 64 bits of precision in integers,
+// whose arithmetic is exact on every device (an fma's product need not be: lavapipe's is not).
+struct Wide {
+    hi: u32,
+    lo: u32,
+    e: i32,
+}
+
+// A normal f32 x > 0.
+fn wide(x: f32) -> Wide {
+    let b = bitcast<u32>(x);
+    return Wide(((b & 0x7fffffu) | 0x800000u) << 8u, 0u, i32(b >> 23u) - 190);
+}
+
+// The 64-bit product of two words as (high, low).
+fn mul_words(a: u32, b: u32) -> vec2u {
+    let a1 = a >> 16u;
+    let a0 = a & 0xffffu;
+    let b1 = b >> 16u;
+    let b0 = b & 0xffffu;
+    let lo = a0 * b0;
+    let m1 = a1 * b0;
+    let m2 = a0 * b1;
+    let t = (lo >> 16u) + (m1 & 0xffffu) + (m2 & 0xffffu);
+    return vec2u(a1 * b1 + (m1 >> 16u) + (m2 >> 16u) + (t >> 16u), (t << 16u) | (lo & 0xffffu));
+}
+
+// The top 64 bits of the 128-bit product (truncated: under 2^-62 relative).
+fn wide_mul(a: Wide, b: Wide) -> Wide {
+    let hh = mul_words(a.hi, b.hi);
+    let hl = mul_words(a.hi, b.lo);
+    let lh = mul_words(a.lo, b.hi);
+    let ll = mul_words(a.lo, b.lo).x;
+    // Words 1, 2, 3 of the product with their carries.
+    let s = hl.y + lh.y;
+    var c = select(0u, 1u, s < hl.y);
+    let w1 = s + ll;
+    c += select(0u, 1u, w1 < s);
+    let t = hh.y + hl.x;
+    var c2 = select(0u, 1u, t < hh.y);
+    let t2 = t + lh.x;
+    c2 += select(0u, 1u, t2 < t);
+    let w2 = t2 + c;
+    c2 += select(0u, 1u, w2 < t2);
+    let w3 = hh.x + c2;
+    if (w3 >= 0x80000000u) {
+        return Wide(w3, w2, a.e + b.e + 64);
+    }
+    return Wide((w3 << 1u) | (w2 >> 31u), (w2 << 1u) | (w1 >> 31u), a.e + b.e + 63);
+}
+
+// 1 / a to 31 bits (plenty for one f32 rounding): floor(2^63 / hi) by long division.
+fn wide_recip(a: Wide) -> Wide {
+    var q = 0xffffffffu;
+    if (a.hi != 0x80000000u) {
+        var rem = 0x80000000u;
+        q = 0u;
+        for (var i = 0u; i < 32u; i++) {
+            let top = rem >> 31u;
+            rem = rem << 1u;
+            q = q << 1u;
+            if (top == 1u || rem >= a.hi) {
+                rem = rem - a.hi;
+                q = q | 1u;
+            }
+        }
+    }
+    return Wide(q, 0u, -127 - a.e);
+}
+
+// Rounded to the nearest f32 (ties away from zero).
+fn wide_f32(a: Wide) -> f32 {
+    var r = (a.hi >> 8u) + ((a.hi >> 7u) & 1u);
+    var e = a.e + 40;
+    if (r == 0x1000000u) {
+        r = 0x800000u;
+        e += 1;
+    }
+    let biased = e + 150;
+    if (biased < 1 || biased > 254) {
+        return ldexp(f32(r), e);
+    }
+    return bitcast<f32>((u32(biased) << 23u) | (r & 0x7fffffu));
+}
+
+// m^e (or m^-e with `recip`) for a normal m > 0 and a result about in the normal range, by
+// square-and-multiply: at most 64 products of 64 bits (squaring doubles a relative error, so
+// 2^32 · 2^-62 stays far below an f32 ulp), where exp2(e · log2(m)) multiplies log2's error
+// by e (2^100 came out 1e-5 off on NVIDIA).
+fn pow_whole(m: f32, e: u32, recip: bool) -> f32 {
+    var r = Wide(0x80000000u, 0u, -63);
+    var p = wide(m);
+    var k = e;
+    loop {
+        if ((k & 1u) == 1u) {
+            r = wide_mul(r, p);
+        }
+        k >>= 1u;
+        if (k == 0u) {
+            break;
+        }
+        p = wide_mul(p, p);
+    }
+    if (recip) {
+        r = wide_recip(r);
+    }
+    return wide_f32(r);
+}
+
 // libm's powf special cases (C99 F.9.4.4), then pow of the magnitude with the sign of an odd
 // integer power: the hardware pow is exp2(b * log2(a)), undefined for a <= 0.
 fn pow_(a: f32, b: f32) -> f32 {
@@ -70,6 +179,8 @@ fn pow_(a: f32, b: f32) -> f32 {
     } else if (m == 1.0) {
         // a == -1 with a whole exponent (a fractional one is NaN below).
         r = 1.0;
+    } else if (whole && abs(b) < 4294967296.0 && m >= 1.17549435e-38 && abs(b * log2(m)) < 125.0) {
+        r = pow_whole(m, u32(abs(b)), b < 0.0);
     } else {
         r = pow(m, b);
     }

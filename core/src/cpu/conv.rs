@@ -35,43 +35,28 @@ struct Geom {
 
 impl Geom {
     fn new(x: &[usize], wt: &[usize], y: &[usize], o: &Conv2dOpts) -> Option<Geom> {
+        let cg = crate::ops::Conv2dGeom::new(x, wt, y, o)?;
         let g = Geom {
-            n: x[0],
-            c: x[1],
-            h: x[2],
-            w: x[3],
-            oc: wt[0],
-            kh: wt[2],
-            kw: wt[3],
-            oh: y[2],
-            ow: y[3],
+            n: cg.n,
+            c: cg.c,
+            h: cg.h,
+            w: cg.w,
+            oc: cg.oc,
+            kh: cg.kh,
+            kw: cg.kw,
+            oh: cg.oh,
+            ow: cg.ow,
             groups: o.groups,
             s: o.stride,
             p: o.padding,
             d: o.dilation,
         };
-        let out = |n: usize, k: usize, i: usize| {
-            let eff = g.d[i] * (k - 1) + 1;
-            (n + 2 * g.p[i] >= eff).then(|| (n + 2 * g.p[i] - eff) / g.s[i] + 1)
-        };
-        let ok = g.groups > 0
-            && g.s.iter().chain(&g.d).all(|&v| v > 0)
-            && g.kh > 0
-            && g.kw > 0
-            && out(g.h, g.kh, 0) == Some(g.oh)
-            && out(g.w, g.kw, 1) == Some(g.ow)
-            && g.c % g.groups == 0
-            && g.oc % g.groups == 0
-            && wt[1] == g.c / g.groups
-            && y[0] == g.n
-            && y[1] == g.oc;
         // Scratch of every task (at most one per sample), column matrix and partial gw, in
         // bytes must fit a usize (32 bits on wasm32): else core's composed path reports it.
-        let fits = ok
-            && (g.kk().checked_mul(g.ohw()))
-                .and_then(|c| c.checked_add(g.oc.checked_mul(g.kk())?))
-                .and_then(|e| e.checked_mul(g.n.max(1))?.checked_mul(8))
-                .is_some();
+        let fits = (g.kk().checked_mul(g.ohw()))
+            .and_then(|c| c.checked_add(g.oc.checked_mul(g.kk())?))
+            .and_then(|e| e.checked_mul(g.n.max(1))?.checked_mul(8))
+            .is_some();
         fits.then_some(g)
     }
     /// Multiply-adds of one product over the batch (saturating: only compared).

@@ -121,6 +121,67 @@ pub struct SgdStep {
     pub nesterov: bool,
 }
 
+/// The sizes of one convolution ([`FusedOp::Conv2d`] and its gradients), read from the dims
+/// of x `[N, C, H, W]`, w `[OC, C / groups, KH, KW]` and y `[N, OC, OH, OW]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2dGeom {
+    /// Batch size.
+    pub n: usize,
+    /// Input channels.
+    pub c: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Output channels.
+    pub oc: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Output height.
+    pub oh: usize,
+    /// Output width.
+    pub ow: usize,
+}
+
+impl Conv2dGeom {
+    /// The geometry, or `None` when the dims do not describe one convolution with `opts`
+    /// (rank 4 each, channels divisible by the groups, output sizes from stride, padding and
+    /// dilation): a kernel then leaves the op to the composed default, which reports it.
+    pub fn new(x: &[usize], w: &[usize], y: &[usize], opts: &Conv2dOpts) -> Option<Conv2dGeom> {
+        let dims = |d: &[usize]| <[usize; 4]>::try_from(d).ok();
+        let ([n, c, h, wd], [oc, cg, kh, kw], [yn, yc, oh, ow]) = (dims(x)?, dims(w)?, dims(y)?);
+        let o = opts;
+        let out = |n: usize, k: usize, i: usize| {
+            let eff = o.dilation[i] * (k - 1) + 1;
+            (n + 2 * o.padding[i] >= eff).then(|| (n + 2 * o.padding[i] - eff) / o.stride[i] + 1)
+        };
+        let ok = o.groups > 0
+            && o.stride.iter().chain(&o.dilation).all(|&v| v > 0)
+            && kh > 0
+            && kw > 0
+            && c % o.groups == 0
+            && oc % o.groups == 0
+            && cg == c / o.groups
+            && yn == n
+            && yc == oc
+            && out(h, kh, 0) == Some(oh)
+            && out(wd, kw, 1) == Some(ow);
+        ok.then_some(Conv2dGeom {
+            n,
+            c,
+            h,
+            w: wd,
+            oc,
+            kh,
+            kw,
+            oh,
+            ow,
+        })
+    }
+}
+
 /// A softmax or log-softmax a one-pass row kernel can run: `ins`/`outs` are one contiguous
 /// view each, of the same shape and one of `dtypes`, rank ≥ 1. Returns the kernel's name
 /// (`softmax`, `log_softmax`) and the two views; `None` sends the op to the composed default.

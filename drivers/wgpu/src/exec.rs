@@ -8,6 +8,8 @@ use lantern::{DType, Error, Layout, Result, Scalar};
 use lantern_kernels::wgsl::{err, Elem, Spec, HEADER_WORDS, MATMUL_TILE, PARAMS_WORDS, WORKGROUP};
 use std::num::NonZeroU64;
 
+mod conv;
+
 /// A resolved operand: its buffer, layout and element type.
 pub(crate) struct Arg {
     pub buffer: wgpu::Buffer,
@@ -598,8 +600,8 @@ impl WgpuDriver {
     }
 
     /// Softmax, log-softmax and layer norm over the last axis of contiguous float views in
-    /// one kernel, and the optimizer updates; `None` (core's composed default) for other
-    /// fused ops, dtypes or layouts.
+    /// one kernel, optimizer steps, and convolutions and max pools (`conv`); `None` (core's
+    /// composed default) for other fused ops, dtypes or layouts.
     pub(crate) fn fused_locked(
         &self,
         st: &mut State,
@@ -607,6 +609,9 @@ impl WgpuDriver {
         ins: &[View],
         outs: &[View],
     ) -> Option<Result<()>> {
+        if let Some(r) = self.conv_fused(st, op, ins, outs) {
+            return Some(r);
+        }
         if let Some((name, g, outs)) = lantern::ops::optim_step_views(op, ins, outs, &[DType::F32])
         {
             return self.optim_step(st, op, name, g, outs);

@@ -7,6 +7,10 @@
 //! dispatches queue in one command encoder and are submitted together at the next read,
 //! write, `synchronize` or when the batch's parameter buffer fills up.
 //!
+//! Fused ops with a kernel here (one dispatch each): softmax and log-softmax, Adam and SGD
+//! steps (f32), conv2d with its input and weight gradients (implicit GEMM, no column
+//! matrix) and max pooling with its gradient (float dtypes); core composes the others.
+//!
 //! Dtypes: f32, f16 and bf16 (computed in f32, no `shader-f16` needed), i32, i8, u8, bool
 //! (one byte, as at every host interface), and int64 stored as 8 bytes but computed in 32
 //! bits: a value that does not fit sets the device error flag, reported as
