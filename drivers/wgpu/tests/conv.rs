@@ -191,6 +191,27 @@ fn conv2d_and_its_gradients_match_the_cpu() {
     }
 }
 
+/// The weight-gradient kernel walks all N·OH·OW positions per tile: past 4096 of them the
+/// driver leaves the op to core's composed default (more parallel), the forward keeps its
+/// kernel.
+#[test]
+fn long_weight_gradient_walks_are_composed() {
+    let g = gpu_or_skip!();
+    let o = Conv2dOpts {
+        padding: [1, 1],
+        ..Default::default()
+    };
+    let x = Op::new(DType::F32, &[8, 2, 24, 24], 1);
+    let w = Op::new(DType::F32, &[3, 2, 3, 3], 2);
+    let gy = Op::new(DType::F32, &[8, 3, 24, 24], 3);
+    let gw = Op::new(DType::F32, &[3, 2, 3, 3], 4);
+    let op = FusedOp::Conv2dWeightGrad { opts: o };
+    assert!(run_fused(&*g, &op, &[&x, &gy], &[&gw]).is_none());
+    let y = Op::new(DType::F32, &[8, 3, 24, 24], 5);
+    let fwd = FusedOp::Conv2d { opts: o };
+    assert!(run_fused(&*g, &fwd, &[&x, &w], &[&y]).is_some());
+}
+
 /// Pooling cases: input, kernel, stride, padding, dilation.
 #[allow(clippy::type_complexity)]
 const POOLS: &[([usize; 4], [usize; 2], [usize; 2], [usize; 2], [usize; 2])] = &[

@@ -23,6 +23,9 @@ fn geom(x: &[usize], w: &[usize], y: &[usize], o: &Conv2dOpts) -> Option<Conv2dG
     dims.iter().all(|&v| v < 1 << 22).then_some(g)
 }
 
+/// Longest reduction (batch × output positions) the weight-gradient kernel takes on.
+const WEIGHT_GRAD_MAX_WALK: usize = 4096;
+
 /// The four dims of a rank-4 view.
 fn dims4(v: &View) -> Option<[usize; 4]> {
     let d = v.layout.dims();
@@ -94,6 +97,13 @@ impl WgpuDriver {
                     return None;
                 }
                 let g = geom(&dims4(x)?, &dims4(gw)?, &dims4(gy)?, opts)?;
+                // One workgroup per 64×64 tile of gw walks all N·OH·OW positions: a long walk
+                // over few workgroups (5 for 32→64 channels 3×3) idles a GPU, and even on
+                // lavapipe lost to the composed batched matmul + sum at 8·28·28 positions.
+                // Until the kernel splits the walk (split-K), long walks are composed.
+                if g.n * g.oh * g.ow > WEIGHT_GRAD_MAX_WALK {
+                    return None;
+                }
                 Some(self.conv(st, "conv2d_weight_grad", &g, opts, [x, gy, gy], gw, false))
             }
             FusedOp::MaxPool2d {
