@@ -109,11 +109,64 @@ pub(super) trait Gemm: Num + Accum<A = Self> {
         rsc: isize,
         csc: isize,
     );
+
+    /// One matrix `c = alpha * a @ b + beta * c` on up to `workers` threads that share packed
+    /// operands, when this type has such a kernel on this CPU; false (nothing done) otherwise.
+    ///
+    /// # Safety
+    /// As [`Gemm::gemm`].
+    #[cfg(feature = "threads")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm_shared(
+        _workers: usize,
+        _m: usize,
+        _k: usize,
+        _n: usize,
+        _alpha: Self,
+        _a: *const Self,
+        _sa: (isize, isize),
+        _b: *const Self,
+        _sb: (isize, isize),
+        _beta: Self,
+        _c: *mut Self,
+        _sc: (isize, isize),
+    ) -> bool {
+        false
+    }
 }
 
 macro_rules! gemm_impl {
-    ($t:ty, $f:ident, $fast:expr) => {
+    ($t:ty, $f:ident, $fast:expr, $shared:expr) => {
         impl Gemm for $t {
+            #[cfg(feature = "threads")]
+            unsafe fn gemm_shared(
+                workers: usize,
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: $t,
+                a: *const $t,
+                sa: (isize, isize),
+                b: *const $t,
+                sb: (isize, isize),
+                beta: $t,
+                c: *mut $t,
+                sc: (isize, isize),
+            ) -> bool {
+                let shared: Option<Shared<$t>> = $shared;
+                match shared {
+                    // SAFETY: forwarded from this function's contract; `shared` is only
+                    // Some when the CPU has what the kernel needs.
+                    Some(f) => unsafe {
+                        f(
+                            workers, m, k, n, alpha, a, sa.0, sa.1, b, sb.0, sb.1, beta, c, sc.0,
+                            sc.1,
+                        );
+                        true
+                    },
+                    None => false,
+                }
+            }
             #[inline]
             unsafe fn gemm(
                 m: usize,
@@ -176,8 +229,41 @@ fn fast_f32() -> Option<Fast<f32>> {
     None
 }
 
-gemm_impl!(f32, sgemm, fast_f32());
-gemm_impl!(f64, dgemm, None);
+/// [`Fast`] on up to `workers` threads sharing packed operands (the first argument).
+#[cfg(feature = "threads")]
+type Shared<T> = unsafe fn(
+    usize,
+    usize,
+    usize,
+    usize,
+    T,
+    *const T,
+    isize,
+    isize,
+    *const T,
+    isize,
+    isize,
+    T,
+    *mut T,
+    isize,
+    isize,
+);
+
+/// The shared-packing form of [`fast_f32`]'s kernel.
+#[cfg(feature = "threads")]
+fn shared_f32() -> Option<Shared<f32>> {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if super::sgemm_avx2::available() {
+        return Some(super::sgemm_avx2::sgemm_parallel);
+    }
+    None
+}
+
+#[cfg(feature = "threads")]
+gemm_impl!(f32, sgemm, fast_f32(), shared_f32());
+#[cfg(not(feature = "threads"))]
+gemm_impl!(f32, sgemm, fast_f32(), None);
+gemm_impl!(f64, dgemm, None, None);
 
 /// One batched strided product on raw pointers, whatever the pointers came from.
 struct Problem<'a, T> {
@@ -233,6 +319,31 @@ impl<T: Gemm> Problem<'_, T> {
         use rayon::prelude::*;
         let (m, n, nbatch) = (self.m, self.n, self.nbatch);
         let along_m = m >= n;
+        if nbatch == 1 && along_m {
+            let (ao, bo, yo) = (self.off)(0);
+            let s = |(r, c): (usize, usize)| (r as isize, c as isize);
+            // SAFETY: as in `block`: the views lie inside their buffers, y's elements are
+            // distinct and alias neither a nor b.
+            let done = unsafe {
+                T::gemm_shared(
+                    threads,
+                    m,
+                    self.k,
+                    n,
+                    self.alpha,
+                    self.a.at(ao),
+                    s(self.sa),
+                    self.b.at(bo),
+                    s(self.sb),
+                    self.beta,
+                    self.y.at(yo),
+                    s(self.sy),
+                )
+            };
+            if done {
+                return;
+            }
+        }
         let len = if along_m { m } else { n };
         let want = if nbatch >= threads {
             1

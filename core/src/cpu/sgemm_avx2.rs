@@ -17,7 +17,28 @@ const MC: usize = 96;
 const NC: usize = 2048;
 
 std::thread_local! {
-    static PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    /// Packed blocks of a and of b, reused across calls on this thread.
+    static PACK_A: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static PACK_B: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's buffer in `cell` grown to `len`, or on a fresh one when the
+/// thread's is in use (a rayon worker waiting inside [`sgemm_parallel`] may run another
+/// product's task).
+fn with_buffer<R>(
+    cell: &'static std::thread::LocalKey<RefCell<Vec<f32>>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    cell.with(|c| match c.try_borrow_mut() {
+        Ok(mut v) => {
+            if v.len() < len {
+                v.resize(len, 0.0);
+            }
+            f(&mut v[..len])
+        }
+        Err(_) => f(&mut std::vec![0.0; len]),
+    })
 }
 
 /// Whether this CPU runs the kernel (AVX2 and FMA).
@@ -66,77 +87,191 @@ pub unsafe fn sgemm(
         }
         return;
     }
-    PACK.with(|cell| {
-        let mut bufs = cell.borrow_mut();
-        let (ap, bp) = &mut *bufs;
-        let need_a = MC * KC;
-        let need_b = NC.min(n.next_multiple_of(NR)) * KC;
-        if ap.len() < need_a {
-            ap.resize(need_a, 0.0);
+    let need_b = NC.min(n.next_multiple_of(NR)) * KC;
+    with_buffer(&PACK_B, need_b, |bp| {
+        with_buffer(&PACK_A, MC * KC, |ap| {
+            for jc in (0..n).step_by(NC) {
+                let nc = NC.min(n - jc);
+                for pc in (0..k).step_by(KC) {
+                    let kc = KC.min(k - pc);
+                    // SAFETY: the block's offsets are inside b (pc < k, jc < n).
+                    let bb = unsafe { b.offset(pc as isize * rsb + jc as isize * csb) };
+                    // SAFETY: the block lies in b; bp holds need_b ≥ nc·kc (rounded) elements.
+                    unsafe { pack_b(kc, nc, bb, rsb, csb, bp) };
+                    let blk = Block { jc, nc, pc, kc };
+                    let out = COut { c, rsc, csc };
+                    // SAFETY: rows 0..m of a and c; bp packed above.
+                    unsafe { rows(&blk, 0..m, (a, rsa, csa), bp, ap, &out, alpha, beta) };
+                }
+            }
+        })
+    });
+}
+
+/// [`sgemm`] on up to `workers` rayon tasks that share each packed block of b (packed in
+/// parallel, once) and split the rows of c evenly, each packing its own a: splitting the
+/// product into independent calls instead packs all of b once per task.
+///
+/// # Safety
+/// As [`sgemm`].
+#[cfg(feature = "threads")]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn sgemm_parallel(
+    workers: usize,
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: isize,
+    csa: isize,
+    b: *const f32,
+    rsb: isize,
+    csb: isize,
+    beta: f32,
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+) {
+    use rayon::prelude::*;
+    let per = m.div_ceil(workers.max(1)).next_multiple_of(MR);
+    let parts = m.div_ceil(per.max(1));
+    if parts < 2 || n == 0 || k == 0 {
+        // SAFETY: this function's contract.
+        return unsafe { sgemm(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) };
+    }
+    /// A pointer the tasks may share (each writes its own part).
+    #[derive(Clone, Copy)]
+    struct P(*mut f32);
+    // SAFETY: tasks read shared operands and write disjoint ranges; the buffers outlive them.
+    unsafe impl Send for P {}
+    // SAFETY: as above.
+    unsafe impl Sync for P {}
+    impl P {
+        /// The pointer (a method, so closures capture the whole `P`, not its field).
+        fn get(self) -> *mut f32 {
+            self.0
         }
-        if bp.len() < need_b {
-            bp.resize(need_b, 0.0);
-        }
+    }
+    let (pa, pb) = (P(a as *mut f32), P(b as *mut f32));
+    let out = COut { c, rsc, csc };
+    let need_b = NC.min(n.next_multiple_of(NR)) * KC;
+    with_buffer(&PACK_B, need_b, |bp| {
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
             for pc in (0..k).step_by(KC) {
                 let kc = KC.min(k - pc);
-                // SAFETY: the block's offsets are inside b (pc < k, jc < n).
-                unsafe {
-                    pack_b(
-                        kc,
-                        nc,
-                        b.offset(pc as isize * rsb + jc as isize * csb),
-                        rsb,
-                        csb,
-                        bp,
-                    )
-                };
-                for ic in (0..m).step_by(MC) {
-                    let mc = MC.min(m - ic);
-                    // SAFETY: the block's offsets are inside a (ic < m, pc < k).
-                    unsafe {
-                        pack_a(
-                            mc,
-                            kc,
-                            a.offset(ic as isize * rsa + pc as isize * csa),
-                            rsa,
-                            csa,
-                            ap,
-                        )
-                    };
-                    for jr in (0..nc).step_by(NR) {
-                        for ir in (0..mc).step_by(MR) {
-                            let tile = Tile {
-                                c: at(ic + ir, jc + jr),
-                                rsc,
-                                csc,
-                                mr: MR.min(mc - ir),
-                                nr: NR.min(nc - jr),
-                            };
-                            let scale = Scale {
-                                alpha,
-                                // Later k blocks add to what the first one wrote.
-                                beta: if pc == 0 { beta } else { 1.0 },
-                                overwrite: pc == 0 && beta == 0.0,
-                            };
-                            // SAFETY: `available()` (this function's contract); the panels
-                            // hold kc steps (packed above), the tile lies in c.
-                            unsafe {
-                                kernel(
-                                    kc,
-                                    ap.as_ptr().add(ir * kc),
-                                    bp.as_ptr().add(jr * kc),
-                                    &tile,
-                                    &scale,
-                                )
-                            };
-                        }
+                let panels = nc.div_ceil(NR);
+                let chunk = panels.div_ceil(parts);
+                let shared = P(bp.as_mut_ptr());
+                (0..parts).into_par_iter().for_each(|t| {
+                    let (q0, q1) = (t * chunk, ((t + 1) * chunk).min(panels));
+                    if q0 >= q1 {
+                        return;
                     }
-                }
+                    let cols = (q1 * NR).min(nc) - q0 * NR;
+                    // SAFETY: panels q0..q1 of the packed block are this task's alone and lie
+                    // in bp (need_b ≥ panels·NR·kc); the columns lie in b.
+                    unsafe {
+                        let dst = core::slice::from_raw_parts_mut(
+                            shared.get().add(q0 * NR * kc),
+                            (q1 - q0) * NR * kc,
+                        );
+                        let src = pb
+                            .get()
+                            .offset(pc as isize * rsb + (jc + q0 * NR) as isize * csb);
+                        pack_b(kc, cols, src, rsb, csb, dst);
+                    }
+                });
+                let blk = Block { jc, nc, pc, kc };
+                let bp: &[f32] = bp;
+                (0..parts).into_par_iter().for_each(|t| {
+                    let r = t * per..((t + 1) * per).min(m);
+                    with_buffer(&PACK_A, MC * KC, |ap| {
+                        // SAFETY: rows r of a and c are this task's; bp is packed above and
+                        // only read here.
+                        unsafe { rows(&blk, r, (pa.get(), rsa, csa), bp, ap, &out, alpha, beta) };
+                    });
+                });
             }
         }
     });
+}
+
+/// The `jc`/`pc` block of b that is packed: columns `jc..jc + nc`, steps `pc..pc + kc`.
+#[derive(Clone, Copy)]
+struct Block {
+    jc: usize,
+    nc: usize,
+    pc: usize,
+    kc: usize,
+}
+
+/// c and its strides, shareable by the workers of [`sgemm_parallel`] (they write disjoint
+/// rows).
+struct COut {
+    c: *mut f32,
+    rsc: isize,
+    csc: isize,
+}
+// SAFETY: workers write disjoint rows of c, which outlives the call.
+unsafe impl Sync for COut {}
+
+/// Rows `r` of c for one packed block of b: a packed in `MC`-row blocks into `ap`, then every
+/// micro-tile.
+///
+/// # Safety
+/// AVX2/FMA are available; `r` lies in a's and c's rows; `bp` holds the block packed by
+/// [`pack_b`]; `out` describes c.
+#[allow(clippy::too_many_arguments)]
+unsafe fn rows(
+    blk: &Block,
+    r: core::ops::Range<usize>,
+    (a, rsa, csa): (*const f32, isize, isize),
+    bp: &[f32],
+    ap: &mut [f32],
+    out: &COut,
+    alpha: f32,
+    beta: f32,
+) {
+    let Block { jc, nc, pc, kc } = *blk;
+    for ic in r.clone().step_by(MC) {
+        let mc = MC.min(r.end - ic);
+        // SAFETY: the block's offsets are inside a (ic < m, pc < k).
+        let ab = unsafe { a.offset(ic as isize * rsa + pc as isize * csa) };
+        // SAFETY: the block lies in a; ap holds MC·KC elements.
+        unsafe { pack_a(mc, kc, ab, rsa, csa, ap) };
+        for jr in (0..nc).step_by(NR) {
+            for ir in (0..mc).step_by(MR) {
+                let (i, j) = ((ic + ir) as isize, (jc + jr) as isize);
+                let tile = Tile {
+                    // SAFETY: (i, j) lies in c.
+                    c: unsafe { out.c.offset(i * out.rsc + j * out.csc) },
+                    rsc: out.rsc,
+                    csc: out.csc,
+                    mr: MR.min(mc - ir),
+                    nr: NR.min(nc - jr),
+                };
+                let scale = Scale {
+                    alpha,
+                    // Later k blocks add to what the first one wrote.
+                    beta: if pc == 0 { beta } else { 1.0 },
+                    overwrite: pc == 0 && beta == 0.0,
+                };
+                // SAFETY: AVX2/FMA (this function's contract); the panels hold kc steps
+                // (packed above), the tile lies in c.
+                unsafe {
+                    kernel(
+                        kc,
+                        ap.as_ptr().add(ir * kc),
+                        bp.as_ptr().add(jr * kc),
+                        &tile,
+                        &scale,
+                    )
+                };
+            }
+        }
+    }
 }
 
 /// Packs an `mc × kc` block of a into panels of MR rows: panel p, step kk, row i at
@@ -344,6 +479,82 @@ mod tests {
                             );
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// The shared-packing form gives the single-threaded result bit for bit (same blocks,
+    /// same kernel; only rows move between threads), with 1 to 5 workers.
+    #[cfg(feature = "threads")]
+    #[test]
+    fn parallel_form_matches_the_single_threaded_one() {
+        if !available() {
+            std::println!("skipped: this CPU has no AVX2/FMA");
+            return;
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        for &(m, n, k) in &[(13, 40, 7), (200, 70, KC + 3), (MC * 2 + 7, NC + 5, 33)] {
+            for (ta, beta) in [(false, 0.0f32), (true, 0.5)] {
+                let val = |i: usize| ((i * 31) % 17) as f32 / 5.0 - 1.6;
+                let a: Vec<f32> = (0..m * k).map(val).collect();
+                let b: Vec<f32> = (0..k * n).map(|i| val(i + 3)).collect();
+                let c0: Vec<f32> = (0..m * n).map(|i| val(i + 7)).collect();
+                let (rsa, csa) = if ta { (1, m as isize) } else { (k as isize, 1) };
+                let mut want = c0.clone();
+                // SAFETY: AVX2/FMA checked above; the strides describe a, b and c.
+                unsafe {
+                    sgemm(
+                        m,
+                        k,
+                        n,
+                        1.5,
+                        a.as_ptr(),
+                        rsa,
+                        csa,
+                        b.as_ptr(),
+                        n as isize,
+                        1,
+                        beta,
+                        want.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    )
+                };
+                for workers in 1..=5 {
+                    let mut got = c0.clone();
+                    let cp = got.as_mut_ptr() as usize;
+                    pool.install(|| {
+                        // SAFETY: as above.
+                        unsafe {
+                            sgemm_parallel(
+                                workers,
+                                m,
+                                k,
+                                n,
+                                1.5,
+                                a.as_ptr(),
+                                rsa,
+                                csa,
+                                b.as_ptr(),
+                                n as isize,
+                                1,
+                                beta,
+                                cp as *mut f32,
+                                n as isize,
+                                1,
+                            )
+                        }
+                    });
+                    assert!(
+                        got.iter()
+                            .zip(&want)
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "m{m} n{n} k{k} ta{ta} workers {workers}"
+                    );
                 }
             }
         }
