@@ -280,19 +280,28 @@ unsafe fn rows(
 /// # Safety
 /// The block lies inside a; `out` holds `mc.next_multiple_of(MR) · kc` elements.
 unsafe fn pack_a(mc: usize, kc: usize, a: *const f32, rsa: isize, csa: isize, out: &mut [f32]) {
-    let mut o = 0;
-    for ir in (0..mc).step_by(MR) {
+    for (p, ir) in (0..mc).step_by(MR).enumerate() {
         let mr = MR.min(mc - ir);
-        for kk in 0..kc {
-            for i in 0..MR {
-                out[o + i] = if i < mr {
-                    // SAFETY: row ir + i < mc and column kk < kc are inside the block.
-                    unsafe { *a.offset((ir + i) as isize * rsa + kk as isize * csa) }
-                } else {
-                    0.0
-                };
+        let panel = &mut out[p * MR * kc..(p + 1) * MR * kc];
+        if mr == MR {
+            // A full panel: six rows read side by side, no per-element test.
+            for (kk, step) in panel.chunks_exact_mut(MR).enumerate() {
+                for (i, v) in step.iter_mut().enumerate() {
+                    // SAFETY: row ir + i < mc and column kk < kc lie in the block.
+                    *v = unsafe { *a.offset((ir + i) as isize * rsa + kk as isize * csa) };
+                }
             }
-            o += MR;
+            continue;
+        }
+        // The last, partial panel: zeros, then its rows.
+        panel.fill(0.0);
+        for i in 0..mr {
+            // SAFETY: row ir + i < mc lies in the block.
+            let row = unsafe { a.offset((ir + i) as isize * rsa) };
+            for (kk, step) in panel.chunks_exact_mut(MR).enumerate() {
+                // SAFETY: column kk < kc lies in the block.
+                step[i] = unsafe { *row.offset(kk as isize * csa) };
+            }
         }
     }
 }
