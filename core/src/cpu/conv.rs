@@ -11,7 +11,7 @@ use super::matmul::Gemm;
 use super::walk::{par_range, Ptr, PAR_THRESHOLD};
 use super::Arg;
 use crate::dtype::DType;
-use crate::ops::FusedOp;
+use crate::ops::{max_pool2d_dims, FusedOp};
 use crate::tensor::Conv2dOpts;
 use alloc::vec::Vec;
 
@@ -349,11 +349,11 @@ fn typed<T: Larger>(
             dilation,
         } => {
             let (x, y, idx) = (ins[0], outs[0], outs.get(1)?);
-            if !same(y) || idx.dtype != DType::I64 || dims(x)[..2] != dims(y)[..2] {
-                return None;
-            }
-            let positive = kernel.iter().chain(stride).chain(dilation).all(|&v| v > 0);
-            if dims(y) != dims(idx) || !positive {
+            let window = Some([kernel, stride, dilation]);
+            if !same(y)
+                || idx.dtype != DType::I64
+                || !max_pool2d_dims(x.layout.dims(), y.layout.dims(), idx.layout.dims(), window)
+            {
                 return None;
             }
             let pool = Pool {
@@ -371,10 +371,10 @@ fn typed<T: Larger>(
         }
         FusedOp::MaxPool2dGrad => {
             let (gy, idx, gx) = (ins[0], ins.get(1)?, outs[0]);
-            if idx.dtype != DType::I64 || !same(gx) || dims(gy) != dims(idx) {
-                return None;
-            }
-            if dims(gy)[..2] != dims(gx)[..2] {
+            if idx.dtype != DType::I64
+                || !same(gx)
+                || !max_pool2d_dims(gx.layout.dims(), gy.layout.dims(), idx.layout.dims(), None)
+            {
                 return None;
             }
             // SAFETY: the driver resolved gy and idx; gx is a fresh output.

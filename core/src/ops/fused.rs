@@ -121,6 +121,24 @@ pub struct SgdStep {
     pub nesterov: bool,
 }
 
+/// Whether the dims describe a 2-D max pool a pooling kernel takes (forward: `x → y, idx`;
+/// gradient: `gx ← gy, idx` with `y` = gy and `x` = gx): rank 4 with the same batch and
+/// channels, `idx` of y's shape, and, for the forward (`window` = kernel, stride, dilation),
+/// every window size, stride and dilation positive. What fails is left to the composed
+/// default, which reports it.
+pub fn max_pool2d_dims(
+    x: &[usize],
+    y: &[usize],
+    idx: &[usize],
+    window: Option<[&[usize; 2]; 3]>,
+) -> bool {
+    x.len() == 4
+        && y.len() == 4
+        && x[..2] == y[..2]
+        && idx == y
+        && window.is_none_or(|w| w.iter().all(|a| a.iter().all(|&v| v > 0)))
+}
+
 /// The sizes of one convolution ([`FusedOp::Conv2d`] and its gradients), read from the dims
 /// of x `[N, C, H, W]`, w `[OC, C / groups, KH, KW]` and y `[N, OC, OH, OW]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@
 use super::{u, Arg};
 use crate::{State, WgpuDriver};
 use lantern::driver::View;
-use lantern::ops::{Conv2dGeom, FusedOp};
+use lantern::ops::{max_pool2d_dims, Conv2dGeom, FusedOp};
 use lantern::{Conv2dOpts, DType, Error, Result};
 use lantern_kernels::wgsl::{Spec, HEADER_WORDS};
 
@@ -115,14 +115,13 @@ impl WgpuDriver {
                 let ([x], [y, idx]) = (ins, outs) else {
                     return None;
                 };
+                let window = Some([kernel, stride, dilation]);
+                if !fits(&[x, y, idx], Some(2))
+                    || !max_pool2d_dims(x.layout.dims(), y.layout.dims(), idx.layout.dims(), window)
+                {
+                    return None;
+                }
                 let (xd, yd) = (dims4(x)?, dims4(y)?);
-                let positive = kernel.iter().chain(stride).chain(dilation).all(|&v| v > 0);
-                if !fits(&[x, y, idx], Some(2)) || xd[..2] != yd[..2] || dims4(idx)? != yd {
-                    return None;
-                }
-                if !positive {
-                    return None;
-                }
                 let mut p = vec![0u32; HEADER_WORDS];
                 let words = [
                     yd.iter().product(),
@@ -143,10 +142,12 @@ impl WgpuDriver {
                 let ([gy, idx], [gx]) = (ins, outs) else {
                     return None;
                 };
-                let (yd, xd) = (dims4(gy)?, dims4(gx)?);
-                if !fits(&[gy, gx, idx], Some(2)) || dims4(idx)? != yd || xd[..2] != yd[..2] {
+                if !fits(&[gy, gx, idx], Some(2))
+                    || !max_pool2d_dims(gx.layout.dims(), gy.layout.dims(), idx.layout.dims(), None)
+                {
                     return None;
                 }
+                let (yd, xd) = (dims4(gy)?, dims4(gx)?);
                 Some(self.max_pool_grad(st, yd, xd, gy, idx, gx))
             }
             _ => None,
