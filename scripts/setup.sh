@@ -38,6 +38,8 @@ BINARYEN_VERSION=${BINARYEN_VERSION:-132.0.0}
 PLAYWRIGHT_CORE_VERSION=${PLAYWRIGHT_CORE_VERSION:-1}
 # tsc checks lantern-ml's TypeScript declarations (wasm/test/types.test.mjs).
 TYPESCRIPT_VERSION=${TYPESCRIPT_VERSION:-5}
+# terser minifies the npm package's JS (wasm/build.sh; ~3 KB of the gzipped size budget).
+TERSER_VERSION=${TERSER_VERSION:-5}
 TORCH_VERSION=${TORCH_VERSION:-2.15.0}
 # NVRTC and ptxas must come from the same CUDA major version.
 NVRTC_WHEEL=${NVRTC_WHEEL:-nvidia-cuda-nvrtc-cu12==12.9.86}
@@ -188,13 +190,14 @@ setup_wasm() {
   local binaryen
   binaryen=$(cd "$TOOLS" && node -p 'require("binaryen/package.json").version' 2>/dev/null) || true
   if [ "$binaryen" = "$BINARYEN_VERSION" ] && [ -d "$TOOLS/node_modules/playwright-core" ] &&
-    [ -d "$TOOLS/node_modules/typescript" ]; then
-    log "binaryen $BINARYEN_VERSION, playwright-core, typescript: present"
+    [ -d "$TOOLS/node_modules/typescript" ] && [ -d "$TOOLS/node_modules/terser" ]; then
+    log "binaryen $BINARYEN_VERSION, playwright-core, typescript, terser: present"
   else
-    log "npm install binaryen@$BINARYEN_VERSION playwright-core@$PLAYWRIGHT_CORE_VERSION typescript@$TYPESCRIPT_VERSION"
+    log "npm install binaryen@$BINARYEN_VERSION playwright-core@$PLAYWRIGHT_CORE_VERSION typescript@$TYPESCRIPT_VERSION terser@$TERSER_VERSION"
     [ -f "$TOOLS/package.json" ] || echo '{ "name": "lantern-tools", "private": true }' >"$TOOLS/package.json"
     (cd "$TOOLS" && npm install --no-audit --no-fund \
-      "binaryen@$BINARYEN_VERSION" "playwright-core@$PLAYWRIGHT_CORE_VERSION" "typescript@$TYPESCRIPT_VERSION")
+      "binaryen@$BINARYEN_VERSION" "playwright-core@$PLAYWRIGHT_CORE_VERSION" \
+      "typescript@$TYPESCRIPT_VERSION" "terser@$TERSER_VERSION")
   fi
 }
 

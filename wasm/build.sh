@@ -6,10 +6,11 @@
 #   --webgpu  also compile in the WebGPU driver (lantern-wgpu), into wasm/pkg-webgpu/
 #
 # cargo (wasm32, simd128, profile wasm-release) → wasm-bindgen --target web → wasm-opt -O1
-# (npm binaryen, when on PATH) → the hand-written JS layer (wasm/js) and package.json. One
-# wasm file serves both entry points: index.js fetches it next to itself (browsers, bundlers),
-# node.js reads it from disk (Node ≥ 18). Prints the package's gzipped size.
-# Needs `bash scripts/setup.sh --wasm` once (wasm-bindgen-cli, binaryen).
+# (npm binaryen, when on PATH) → the hand-written JS layer (wasm/js) and package.json → terser
+# over the JS (when on PATH). One wasm file serves both entry points: index.js fetches it next
+# to itself (browsers, bundlers), node.js reads it from disk (Node ≥ 18). Prints the package's
+# gzipped size.
+# Needs `bash scripts/setup.sh --wasm` once (wasm-bindgen-cli, binaryen, terser).
 
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -55,8 +56,16 @@ else
 fi
 cp wasm/js/*.js wasm/js/*.d.ts wasm/js/package.json wasm/README.md "$out/"
 rm -f "$out/.gitignore"
-# Whole-line comments out of the shipped JS (the docs are in index.d.ts): ~7 KB gzipped.
-if command -v node >/dev/null; then
+# The shipped JS minified (the docs are in index.d.ts and the sources): terser keeps export
+# and class names and the wasm-bindgen `@ts-self-types` pragma. Without terser (setup.sh
+# --wasm installs it), only whole-line comments go.
+if command -v terser >/dev/null; then
+  for f in "$out"/*.js; do
+    terser "$f" --module --compress --mangle --keep-classnames --comments '/@ts-self-types/' \
+      -o "$f.min" && mv "$f.min" "$f"
+  done
+elif command -v node >/dev/null; then
+  echo "build.sh: terser not on PATH: the JS is not minified" >&2
   node wasm/strip-comments.mjs "$out"/*.js
 fi
 
