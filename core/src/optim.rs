@@ -140,7 +140,7 @@ fn import_state(
         };
         if has_step && name == "step" {
             let v = one("step count")?;
-            if !(v >= 0.0 && libm::trunc(v) == v && v < 1.8e19) {
+            if !(v >= 0.0 && crate::math::trunc(v) == v && v < 1.8e19) {
                 return Err(arg_err(OP, alloc::format!("{k} is {v}, not a step count")));
             }
             out[i].step = v as u64;
@@ -404,8 +404,8 @@ impl Optimizer for Adam {
             let Some(mut g) = p.grad() else { continue };
             s.step += 1;
             let t = s.step as f64;
-            let bc1 = 1.0 - libm::pow(b1, t);
-            let bc2_sqrt = libm::sqrt(1.0 - libm::pow(b2, t));
+            let bc1 = 1.0 - crate::math::pow(b1, t);
+            let bc2_sqrt = crate::math::sqrt(1.0 - crate::math::pow(b2, t));
             if s.bufs[0].is_none() {
                 s.bufs[0] = Some(p.try_zeros_like()?);
                 s.bufs[1] = Some(p.try_zeros_like()?);
@@ -777,7 +777,7 @@ pub struct MultiStepLR {
 impl MultiStepLR {
     fn factor(milestones: &[u64], gamma: f64, epoch: u64) -> Option<f64> {
         let n = milestones.iter().filter(|&&m| m == epoch).count();
-        (n > 0).then(|| libm::pow(gamma, n as f64))
+        (n > 0).then(|| crate::math::pow(gamma, n as f64))
     }
 
     /// Starts the schedule on `opt`.
@@ -869,9 +869,11 @@ impl LrScheduler for CosineAnnealingLR {
         let phase =
             (self.s.last_epoch as i128 - 1 - self.t_max as i128).rem_euclid(2 * self.t_max as i128);
         let lr = if phase == 0 {
-            lr + (base - eta) * (1.0 - libm::cos(pi / t)) / 2.0
+            lr + (base - eta) * (1.0 - crate::math::cos(pi / t)) / 2.0
         } else {
-            (1.0 + libm::cos(pi * e / t)) / (1.0 + libm::cos(pi * (e - 1.0) / t)) * (lr - eta) + eta
+            (1.0 + crate::math::cos(pi * e / t)) / (1.0 + crate::math::cos(pi * (e - 1.0) / t))
+                * (lr - eta)
+                + eta
         };
         self.s.set(opt, lr);
         Ok(())
@@ -1057,7 +1059,7 @@ impl OneCycleLR {
     fn anneal(&self, start: f64, end: f64, pct: f64) -> f64 {
         match self.o.anneal_strategy {
             Anneal::Cos => {
-                end + (start - end) / 2.0 * (libm::cos(core::f64::consts::PI * pct) + 1.0)
+                end + (start - end) / 2.0 * (crate::math::cos(core::f64::consts::PI * pct) + 1.0)
             }
             Anneal::Linear => (end - start) * pct + start,
         }

@@ -65,7 +65,8 @@ pub fn unit_f64(hi: u32, lo: u32) -> f64 {
 pub fn normal_f32(w: [u32; 4]) -> f32 {
     let u1 = ((w[0] >> 8) as f32 + 1.0) * (1.0 / 16_777_216.0);
     let u2 = unit_f32(w[1]);
-    libm::sqrtf(-2.0 * libm::logf(u1)) * libm::cosf(core::f32::consts::TAU * u2)
+    crate::math::sqrtf(-2.0 * crate::math::logf(u1))
+        * crate::math::cosf(core::f32::consts::TAU * u2)
 }
 
 /// A standard normal from one Philox block, f64 path.
@@ -73,7 +74,7 @@ pub fn normal_f32(w: [u32; 4]) -> f32 {
 pub fn normal_f64(w: [u32; 4]) -> f64 {
     let u1 = 1.0 - unit_f64(w[0], w[1]);
     let u2 = unit_f64(w[2], w[3]);
-    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(core::f64::consts::TAU * u2)
+    crate::math::sqrt(-2.0 * crate::math::log(u1)) * crate::math::cos(core::f64::consts::TAU * u2)
 }
 
 #[cfg(test)]

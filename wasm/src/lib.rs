@@ -119,6 +119,37 @@ pub fn start() {
     }));
 }
 
+/// core's `host-math` functions (its transcendental functions): JS's `Math`, which the engine
+/// ships anyway, so the package carries no libm copy of them.
+#[cfg(target_arch = "wasm32")]
+mod host_math {
+    use js_sys::Math;
+
+    macro_rules! unary {
+        ($($sym:ident = $f:ident),*) => {$(
+            #[no_mangle]
+            extern "C" fn $sym(x: f64) -> f64 {
+                Math::$f(x)
+            }
+        )*};
+    }
+    unary!(
+        lantern_host_exp = exp,
+        lantern_host_expm1 = expm1,
+        lantern_host_log = log,
+        lantern_host_log2 = log2,
+        lantern_host_log1p = log1p,
+        lantern_host_sin = sin,
+        lantern_host_cos = cos,
+        lantern_host_tanh = tanh
+    );
+
+    #[no_mangle]
+    extern "C" fn lantern_host_pow(x: f64, y: f64) -> f64 {
+        Math::pow(x, y)
+    }
+}
+
 thread_local! {
     static LAST_PANIC: RefCell<String> = const { RefCell::new(String::new()) };
 }

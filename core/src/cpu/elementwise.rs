@@ -325,25 +325,25 @@ macro_rules! float_unary {
         use UnaryOp::*;
         match $op {
             Neg => $k!(|a: $T| a.neg()),
-            Abs => $k!(|a: $T| a.map(libm::fabsf, libm::fabs)),
+            Abs => $k!(|a: $T| a.map(crate::math::fabsf, crate::math::fabs)),
             Sign => $k!(fsign::<$T>),
             Recip => $k!(|a: $T| <$T>::one().div(a)),
-            Sqrt => $k!(|a: $T| a.map(libm::sqrtf, libm::sqrt)),
-            Rsqrt => $k!(|a: $T| <$T>::one().div(a.map(libm::sqrtf, libm::sqrt))),
-            Exp => $k!(|a: $T| a.map(libm::expf, libm::exp)),
-            Exp2 => $k!(|a: $T| a.map(libm::exp2f, libm::exp2)),
-            Expm1 => $k!(|a: $T| a.map(libm::expm1f, libm::expm1)),
-            Log => $k!(|a: $T| a.map(libm::logf, libm::log)),
-            Log2 => $k!(|a: $T| a.map(libm::log2f, libm::log2)),
-            Log1p => $k!(|a: $T| a.map(libm::log1pf, libm::log1p)),
-            Sin => $k!(|a: $T| a.map(libm::sinf, libm::sin)),
-            Cos => $k!(|a: $T| a.map(libm::cosf, libm::cos)),
-            Tanh => $k!(|a: $T| a.map(libm::tanhf, libm::tanh)),
-            Erf => $k!(|a: $T| a.map(libm::erff, libm::erf)),
-            Floor => $k!(|a: $T| a.map(libm::floorf, libm::floor)),
-            Ceil => $k!(|a: $T| a.map(libm::ceilf, libm::ceil)),
-            Round => $k!(|a: $T| a.map(libm::rintf, libm::rint)),
-            Trunc => $k!(|a: $T| a.map(libm::truncf, libm::trunc)),
+            Sqrt => $k!(|a: $T| a.map(crate::math::sqrtf, crate::math::sqrt)),
+            Rsqrt => $k!(|a: $T| <$T>::one().div(a.map(crate::math::sqrtf, crate::math::sqrt))),
+            Exp => $k!(|a: $T| a.map(crate::math::expf, crate::math::exp)),
+            Exp2 => $k!(|a: $T| a.map(crate::math::exp2f, crate::math::exp2)),
+            Expm1 => $k!(|a: $T| a.map(crate::math::expm1f, crate::math::expm1)),
+            Log => $k!(|a: $T| a.map(crate::math::logf, crate::math::log)),
+            Log2 => $k!(|a: $T| a.map(crate::math::log2f, crate::math::log2)),
+            Log1p => $k!(|a: $T| a.map(crate::math::log1pf, crate::math::log1p)),
+            Sin => $k!(|a: $T| a.map(crate::math::sinf, crate::math::sin)),
+            Cos => $k!(|a: $T| a.map(crate::math::cosf, crate::math::cos)),
+            Tanh => $k!(|a: $T| a.map(crate::math::tanhf, crate::math::tanh)),
+            Erf => $k!(|a: $T| a.map(crate::math::erff, crate::math::erf)),
+            Floor => $k!(|a: $T| a.map(crate::math::floorf, crate::math::floor)),
+            Ceil => $k!(|a: $T| a.map(crate::math::ceilf, crate::math::ceil)),
+            Round => $k!(|a: $T| a.map(crate::math::rintf, crate::math::rint)),
+            Trunc => $k!(|a: $T| a.map(crate::math::truncf, crate::math::trunc)),
             LogicalNot => return Err(unsupported($op.name(), $dt)),
         }
     }};
@@ -588,9 +588,17 @@ macro_rules! float_binary {
             Sub => $k!(|p: $T, q: $T| p.sub(q)),
             Mul => $k!(|p: $T, q: $T| p.mul(q)),
             Div => $k!(|p: $T, q: $T| p.div(q)),
-            Pow => $k!(|p: $T, q: $T| p.map2(q, libm::powf, libm::pow)),
+            // x^2 as x*x, as PyTorch's CPU kernel: exactly rounded, and no pow call per
+            // element for the most common exponent.
+            Pow => $k!(|p: $T, q: $T| {
+                if q == <$T>::one().add(<$T>::one()) {
+                    p.mul(p)
+                } else {
+                    p.map2(q, crate::math::powf, crate::math::pow)
+                }
+            }),
             Rem => $k!(|p: $T, q: $T| {
-                let r = p.map2(q, libm::fmodf, libm::fmod);
+                let r = p.map2(q, crate::math::fmodf, crate::math::fmod);
                 if r != <$T>::zero() && ((r < <$T>::zero()) != (q < <$T>::zero())) {
                     r.add(q)
                 } else {
@@ -600,7 +608,11 @@ macro_rules! float_binary {
             // One rounding: f16/bf16 divide and floor in f32 (as PyTorch's opmath), else
             // -0.5 / 0.1 rounds to -5.0 in f16 before the floor and gives -5, not -6.
             FloorDiv => $k!(|p: $T, q: $T| {
-                p.map2(q, |x, y| libm::floorf(x / y), |x, y| libm::floor(x / y))
+                p.map2(
+                    q,
+                    |x, y| crate::math::floorf(x / y),
+                    |x, y| crate::math::floor(x / y),
+                )
             }),
             Maximum => $k!(nan_max::<$T>),
             Minimum => $k!(nan_min::<$T>),

@@ -72,7 +72,10 @@ fn run<T: Flt>(a: &LayerNormArgs) {
         }) / n;
         // Rounded as the composed path rounds: mean and var in T, then 1 / sqrt(var + eps).
         let (m, var) = (T::from_f64(mean), T::from_f64(var));
-        let rs = T::one().div(var.add(T::from_f64(eps)).map(libm::sqrtf, libm::sqrt));
+        let rs = T::one().div(
+            var.add(T::from_f64(eps))
+                .map(crate::math::sqrtf, crate::math::sqrt),
+        );
         // SAFETY: as above.
         unsafe {
             *mp.at(r) = m;

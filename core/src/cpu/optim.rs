@@ -31,13 +31,7 @@ impl F for f32 {
         self / o
     }
     fn sqrt(self) -> f32 {
-        // Both are IEEE's correctly rounded sqrt; std's is an instruction the loop can
-        // vectorise, libm's a call.
-        #[cfg(feature = "std")]
-        let r = f32::sqrt(self);
-        #[cfg(not(feature = "std"))]
-        let r = libm::sqrtf(self);
-        r
+        crate::math::sqrtf(self)
     }
 }
 
@@ -52,11 +46,7 @@ impl F for f64 {
         self / o
     }
     fn sqrt(self) -> f64 {
-        #[cfg(feature = "std")]
-        let r = f64::sqrt(self);
-        #[cfg(not(feature = "std"))]
-        let r = libm::sqrt(self);
-        r
+        crate::math::sqrt(self)
     }
 }
 

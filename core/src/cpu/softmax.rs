@@ -55,8 +55,8 @@ macro_rules! soft {
         }
     };
 }
-soft!(f32, libm::expf, libm::logf);
-soft!(f64, libm::exp, libm::log);
+soft!(f32, crate::math::expf, crate::math::logf);
+soft!(f64, crate::math::exp, crate::math::log);
 
 /// Runs the op when both views are contiguous, of one float dtype and shape (`None`
 /// otherwise: core composes it).

@@ -194,7 +194,7 @@ impl MultiheadAttention {
         let d = self.embed_dim / heads;
         let qh = self
             .project(&q, 0)?
-            .try_mul_scalar(1.0 / libm::sqrt(d as f64))?;
+            .try_mul_scalar(1.0 / crate::math::sqrt(d as f64))?;
         let kh = self.project(&k, 1)?;
         let vh = self.project(&v, 2)?;
         let mut scores = qh.try_matmul(&kh.try_transpose(-2, -1)?)?; // [N, h, L, S]

@@ -834,7 +834,7 @@ pub fn scaled_dot_product_attention(
             alloc::format!("key {}, value {}", key.shape(), value.shape()),
         ));
     }
-    let scale = scale.unwrap_or(1.0 / libm::sqrt(e.max(1) as f64));
+    let scale = scale.unwrap_or(1.0 / crate::math::sqrt(e.max(1) as f64));
     let mut scores = query
         .try_mul_scalar(scale)?
         .try_matmul(&key.try_transpose(-2, -1)?)?;

@@ -48,28 +48,28 @@ pub fn ones_(t: &Tensor) -> Result<()> {
 /// Glorot uniform: `U(-a, a)`, `a = gain·sqrt(6 / (fan_in + fan_out))`.
 pub fn xavier_uniform_(t: &Tensor, gain: f64) -> Result<()> {
     let (fi, fo) = fan_in_out(t)?;
-    let a = gain * libm::sqrt(6.0 / (fi + fo) as f64);
+    let a = gain * crate::math::sqrt(6.0 / (fi + fo) as f64);
     uniform_(t, -a, a)
 }
 
 /// Glorot normal: `N(0, gain²·2 / (fan_in + fan_out))`.
 pub fn xavier_normal_(t: &Tensor, gain: f64) -> Result<()> {
     let (fi, fo) = fan_in_out(t)?;
-    normal_(t, 0.0, gain * libm::sqrt(2.0 / (fi + fo) as f64))
+    normal_(t, 0.0, gain * crate::math::sqrt(2.0 / (fi + fo) as f64))
 }
 
 /// He uniform with leaky-ReLU slope `a` over fan_in: `bound = sqrt(6 / ((1 + a²)·fan_in))`.
 /// `kaiming_uniform_(w, 5f64.sqrt())` is PyTorch's default for Linear and Conv weights.
 pub fn kaiming_uniform_(t: &Tensor, a: f64) -> Result<()> {
     let (fi, _) = fan_in_out(t)?;
-    let gain = libm::sqrt(2.0 / (1.0 + a * a));
-    let bound = gain * libm::sqrt(3.0 / fi.max(1) as f64);
+    let gain = crate::math::sqrt(2.0 / (1.0 + a * a));
+    let bound = gain * crate::math::sqrt(3.0 / fi.max(1) as f64);
     uniform_(t, -bound, bound)
 }
 
 /// He normal with leaky-ReLU slope `a` over fan_in.
 pub fn kaiming_normal_(t: &Tensor, a: f64) -> Result<()> {
     let (fi, _) = fan_in_out(t)?;
-    let gain = libm::sqrt(2.0 / (1.0 + a * a));
-    normal_(t, 0.0, gain / libm::sqrt(fi.max(1) as f64))
+    let gain = crate::math::sqrt(2.0 / (1.0 + a * a));
+    normal_(t, 0.0, gain / crate::math::sqrt(fi.max(1) as f64))
 }

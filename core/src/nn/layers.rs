@@ -30,10 +30,10 @@ impl Linear {
         device: &Device,
     ) -> Result<Linear> {
         let weight = param(&[out_features, in_features], DType::F32, device)?;
-        init::kaiming_uniform_(&weight, libm::sqrt(5.0))?;
+        init::kaiming_uniform_(&weight, crate::math::sqrt(5.0))?;
         let bias = if bias {
             let b = param(&[out_features], DType::F32, device)?;
-            let bound = 1.0 / libm::sqrt(in_features.max(1) as f64);
+            let bound = 1.0 / crate::math::sqrt(in_features.max(1) as f64);
             init::uniform_(&b, -bound, bound)?;
             Some(b)
         } else {
@@ -92,11 +92,11 @@ fn conv_params(
     let mut shape = alloc::vec![out_channels, in_channels / groups];
     shape.extend_from_slice(kernel);
     let weight = param(&shape, DType::F32, device)?;
-    init::kaiming_uniform_(&weight, libm::sqrt(5.0))?;
+    init::kaiming_uniform_(&weight, crate::math::sqrt(5.0))?;
     let bias = if bias {
         let (fan_in, _) = init::fan_in_out(&weight)?;
         let b = param(&[out_channels], DType::F32, device)?;
-        let bound = 1.0 / libm::sqrt(fan_in.max(1) as f64);
+        let bound = 1.0 / crate::math::sqrt(fan_in.max(1) as f64);
         init::uniform_(&b, -bound, bound)?;
         Some(b)
     } else {

@@ -32,7 +32,7 @@ impl RnnLayer {
         bias: bool,
         device: &Device,
     ) -> Result<RnnLayer> {
-        let k = 1.0 / libm::sqrt(hidden.max(1) as f64);
+        let k = 1.0 / crate::math::sqrt(hidden.max(1) as f64);
         let p = |shape: &[usize]| -> Result<Tensor> {
             let t = Tensor::try_zeros(shape.to_vec(), DType::F32, device)?;
             init::uniform_(&t, -k, k)?;

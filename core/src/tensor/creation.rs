@@ -136,7 +136,7 @@ impl Tensor {
                 alloc::format!("upper bound and step sign are inconsistent: start {start}, end {end}, step {step}"),
             ));
         }
-        let n = libm::ceil((end - start) / step).max(0.0) as usize;
+        let n = crate::math::ceil((end - start) / step).max(0.0) as usize;
         let t = Tensor::empty(Shape::new(&[n]), dtype, device)?;
         Tensor::exec(&PrimOp::Iota { start, step }, &[], &t)?;
         Ok(t)

@@ -177,7 +177,7 @@ impl Tensor {
     pub fn try_clamp(&self, min: Option<f64>, max: Option<f64>) -> Result<Tensor> {
         let int = !self.dtype().is_float();
         let sc = |v: f64| {
-            if int && libm::trunc(v) == v {
+            if int && crate::math::trunc(v) == v {
                 Scalar::Int(v as i64)
             } else {
                 Scalar::Float(v)
