@@ -38,10 +38,11 @@ impl Tensor {
                     }
                     a.push(w);
                 }
-                a
+                // In order by construction (no sort: ranks are small, and a sort's code is
+                // several KB of the wasm package).
+                (0..self.rank()).filter(|i| a.contains(i)).collect()
             }
         };
-        axes.sort_unstable();
         if self.rank() == 0 {
             // dim 0 / -1 of a 0-dim tensor is valid (PyTorch) and reduces nothing.
             axes.clear();
