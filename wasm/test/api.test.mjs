@@ -239,3 +239,27 @@ test('errors: thrown with core messages, and the module keeps working', async ()
   assert.throws(() => a.to('webgpu'), /not open/);
   assert.deepEqual(await arr(a.sum()), [6]);
 });
+
+// The package's hand-vectorised f32 relu/maximum/minimum (core/src/cpu/simd128.rs): four
+// lanes plus a scalar tail, a broadcast operand, a strided view; NaN wins, -0 < +0.
+test('relu, maximum, minimum and clamp: NaN, signed zeros, tails, broadcasts, strides', async () => {
+  const xs = [NaN, -0, 0, -1.5, 2, Infinity, -Infinity, 3, -2, 0.5, NaN];
+  const ys = [1, 0, -0, NaN, 2.5, -Infinity, Infinity, 3, -0, NaN, -7];
+  const same = (got, want) => want.forEach((w, i) =>
+    assert.ok(Object.is(got[i], w) || (Number.isNaN(w) && Number.isNaN(got[i])), `[${i}] ${got[i]} vs ${w}`));
+  const max = (p, q) => (Number.isNaN(p) || p > q || (p === 0 && q === 0 && Object.is(q, -0)) ? p : q);
+  const min = (p, q) => (Number.isNaN(p) || p < q || (p === 0 && q === 0 && Object.is(p, -0)) ? p : q);
+  const f32 = (v) => Array.from(Float32Array.from(v));
+  const x = lt.tensor(xs), y = lt.tensor(ys);
+  same(await arr(x.relu()), f32(xs.map((v) => max(v, 0))));
+  same(await arr(x.maximum(y)), f32(xs.map((v, i) => max(v, ys[i]))));
+  same(await arr(x.minimum(y)), f32(xs.map((v, i) => min(v, ys[i]))));
+  same(await arr(x.maximum(lt.tensor(-0))), f32(xs.map((v) => max(v, -0))));
+  same(await arr(lt.tensor(0.5).minimum(x)), f32(xs.map((v) => min(0.5, v))));
+  same(await arr(x.clamp(-1, 2)), f32(xs.map((v) => min(max(v, -1), 2))));
+  // A transposed (strided) view takes the scalar path.
+  const m = lt.tensor(xs.slice(0, 10), { shape: [2, 5] }).t();
+  const mt = [0, 1, 2, 3, 4].flatMap((c) => [xs[c], xs[5 + c]]);
+  same(await arr(m.relu()), f32(mt.map((v) => max(v, 0))));
+  same(await arr(m.maximum(lt.tensor(1))), f32(mt.map((v) => max(v, 1))));
+});

@@ -532,6 +532,19 @@ pub fn nan_max<T: Num>(a: T, b: T) -> T {
 
 /// `max(x, 0)` on f32, NaN propagating (`torch.relu`).
 pub fn relu_f32(x: &Arg, y: &Arg) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if x.layout.is_contiguous() && y.layout.is_contiguous() {
+        // SAFETY: both views are contiguous with one shape, so `numel` elements from their
+        // offsets are inside their buffers.
+        unsafe {
+            super::simd128::relu_f32(
+                Ptr(x.ptr.0 as *mut f32).at(x.layout.offset),
+                Ptr(y.ptr.0 as *mut f32).at(y.layout.offset),
+                y.layout.numel(),
+            )
+        };
+        return;
+    }
     map1(x, y, |a: f32| nan_max(a, 0.0))
 }
 
@@ -782,6 +795,11 @@ fn binary_bool(op: BinaryOp, a: &Arg, b: &Arg, y: &Arg) -> Result<()> {
 /// Dispatches a binary op on the inputs' dtype.
 pub fn binary(op: BinaryOp, a: &Arg, b: &Arg, y: &Arg) -> Result<()> {
     match a.dtype {
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        DType::F32 if matches!(op, BinaryOp::Maximum | BinaryOp::Minimum) => {
+            super::simd128::max_min_f32(op == BinaryOp::Maximum, a, b, y);
+            Ok(())
+        }
         DType::F32 => binary_float::<f32>(op, a, b, y),
         #[cfg(not(feature = "compact"))]
         DType::F64 => binary_float::<f64>(op, a, b, y),

@@ -12,6 +12,8 @@ mod optim;
 mod reduce;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod sgemm_avx2;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
 mod softmax;
 pub(crate) mod walk;
 

@@ -1,0 +1,89 @@
+//! Hand-vectorised wasm `simd128` loops for the npm package's build, which rustc does not
+//! auto-vectorise at its size-optimising levels. Also for V8: it compiles a scalar f32
+//! `select` into a branch, so a scalar `max(x, 0)` mispredicts on random signs.
+
+use super::walk::{for_each_run, Ptr};
+use super::Arg;
+use core::arch::wasm32::{f32x4_max, f32x4_min, f32x4_splat, v128, v128_load, v128_store};
+
+/// `y[i] = max(x[i], 0)` over `n` contiguous elements, NaN propagating (`torch.relu`):
+/// wasm's `f32x4.max` returns NaN if either lane is NaN and orders -0 below +0, as
+/// `nan_max(x, 0)` does.
+///
+/// # Safety
+/// `x` and `y` hold `n` elements each; they may be the same buffer.
+pub unsafe fn relu_f32(x: *const f32, y: *mut f32, n: usize) {
+    let zero = f32x4_splat(0.0);
+    let mut i = 0;
+    while i + 4 <= n {
+        // SAFETY: lanes i..i+4 are inside both buffers; unaligned v128 access is allowed.
+        unsafe {
+            let v = v128_load(x.add(i) as *const v128);
+            v128_store(y.add(i) as *mut v128, f32x4_max(v, zero));
+        }
+        i += 4;
+    }
+    while i < n {
+        // SAFETY: i < n.
+        unsafe {
+            let a = *x.add(i);
+            *y.add(i) = if a.is_nan() || a > 0.0 { a } else { 0.0 };
+        }
+        i += 1;
+    }
+}
+
+/// `y = maximum(a, b)` (or `minimum`) on f32 views of one shape, NaN propagating
+/// (`torch.maximum`): wasm's `f32x4.max`/`min` have exactly those semantics (-0 below +0).
+/// Unit-stride runs and runs with one operand broadcast take four lanes at a time.
+pub fn max_min_f32(max: bool, a: &Arg, b: &Arg, y: &Arg) {
+    let (ap, bp, yp) = (
+        Ptr(a.ptr.0 as *mut f32),
+        Ptr(b.ptr.0 as *mut f32),
+        Ptr(y.ptr.0 as *mut f32),
+    );
+    let lanes = |p: v128, q: v128| {
+        if max {
+            f32x4_max(p, q)
+        } else {
+            f32x4_min(p, q)
+        }
+    };
+    for_each_run(
+        y.layout.dims(),
+        [&y.layout.strides, &a.layout.strides, &b.layout.strides],
+        [y.layout.offset, a.layout.offset, b.layout.offset],
+        |o, n, s| {
+            let (yq, aq, bq) = (yp.at(o[0]), ap.at(o[1]), bp.at(o[2]));
+            let vector = s[0] == 1 && s[1] <= 1 && s[2] <= 1;
+            let mut i = 0;
+            if vector {
+                // SAFETY: runs stay inside the views; a stride-0 operand is read at its one
+                // element, splatted; unaligned v128 access is allowed.
+                unsafe {
+                    let load = |q: *mut f32, st: usize, i: usize| {
+                        if st == 0 {
+                            f32x4_splat(*q)
+                        } else {
+                            v128_load(q.add(i) as *const v128)
+                        }
+                    };
+                    while i + 4 <= n {
+                        let v = lanes(load(aq, s[1], i), load(bq, s[2], i));
+                        v128_store(yq.add(i) as *mut v128, v);
+                        i += 4;
+                    }
+                }
+            }
+            while i < n {
+                // SAFETY: i < n elements of each run.
+                unsafe {
+                    let (p, q) = (*aq.add(i * s[1]), *bq.add(i * s[2]));
+                    let keep_p = p.is_nan() || if max { p > q } else { p < q };
+                    *yq.add(i * s[0]) = if keep_p { p } else { q };
+                }
+                i += 1;
+            }
+        },
+    );
+}
