@@ -136,21 +136,25 @@ impl From<std::io::Error> for Error {
     }
 }
 
-/// Formats a byte count the way people read it (`64.0 MiB`).
+/// Formats a byte count the way people read it (`64.0 MiB`): integer arithmetic, rounded
+/// half to even like `{:.1}` on the quotient, so that no float formatting is linked.
 pub(crate) struct Bytes(pub usize);
 
 impl fmt::Display for Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0 as f64;
-        if b < 1024.0 {
-            write!(f, "{} B", self.0)
-        } else if b < 1024.0 * 1024.0 {
-            write!(f, "{:.1} KiB", b / 1024.0)
-        } else if b < 1024.0 * 1024.0 * 1024.0 {
-            write!(f, "{:.1} MiB", b / (1024.0 * 1024.0))
-        } else {
-            write!(f, "{:.2} GiB", b / (1024.0 * 1024.0 * 1024.0))
-        }
+        let b = self.0 as u128;
+        let (unit, shift, digits) = match b {
+            0..1024 => return write!(f, "{b} B"),
+            1024..0x10_0000 => ("KiB", 10, 1),
+            0x10_0000..0x4000_0000 => ("MiB", 20, 1),
+            _ => ("GiB", 30, 2),
+        };
+        let scale = 10u128.pow(digits);
+        let (q, r) = ((b * scale) >> shift, (b * scale) & ((1 << shift) - 1));
+        let half = 1 << (shift - 1);
+        let n = q + u128::from(r > half || (r == half && q % 2 == 1));
+        let (int, frac) = (n / scale, n % scale);
+        write!(f, "{int}.{frac:0w$} {unit}", w = digits as usize)
     }
 }
 
@@ -180,5 +184,49 @@ pub(crate) fn dtype_err(op: &'static str, msg: impl fmt::Display) -> Error {
     Error::DType {
         op,
         msg: alloc::format!("{msg}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bytes;
+    use alloc::format;
+
+    /// The integer rounding prints what `{:.1}`/`{:.2}` print on the exact quotient.
+    #[test]
+    fn bytes_match_float_formatting() {
+        let sizes = [
+            0,
+            1023,
+            1024,
+            1075,
+            1076,
+            1126,
+            1127,
+            3 << 19,
+            (1 << 20) - 1,
+            1 << 20,
+            0x3fff_ffff,
+            1 << 30,
+            (1 << 30) + (5 << 20) + (1 << 10),
+            3 * (1 << 30) + (1 << 30) / 200,
+            usize::MAX,
+        ];
+        for b in sizes.into_iter().chain((0..2000).map(|i| i * 9973 + 1000)) {
+            let x = b as f64;
+            let want = if b < 1024 {
+                format!("{b} B")
+            } else if b < 1 << 20 {
+                format!("{:.1} KiB", x / 1024.0)
+            } else if b < 1 << 30 {
+                format!("{:.1} MiB", x / (1024.0 * 1024.0))
+            } else {
+                format!("{:.2} GiB", x / (1024.0 * 1024.0 * 1024.0))
+            };
+            if b < 1 << 53 {
+                assert_eq!(format!("{}", Bytes(b)), want, "{b}");
+            }
+        }
+        assert_eq!(format!("{}", Bytes(usize::MAX)), "17179869184.00 GiB");
     }
 }

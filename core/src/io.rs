@@ -130,7 +130,7 @@ pub fn save_state_dict_with_metadata(
         if state[..i].iter().any(|(n, _)| n == name) {
             return Err(Error::Arg {
                 op: "save_state_dict",
-                msg: alloc::format!("duplicate key {name:?}"),
+                msg: alloc::format!("duplicate key '{name}'"),
             });
         }
         let data = t.device().driver().read_blocking(&t.as_view())?;
@@ -147,7 +147,7 @@ pub fn save_state_dict_with_metadata(
         if metadata[..i].iter().any(|(m, _)| m == k) {
             return Err(Error::Arg {
                 op: "save_state_dict",
-                msg: alloc::format!("duplicate metadata key {k:?}"),
+                msg: alloc::format!("duplicate metadata key '{k}'"),
             });
         }
     }
@@ -239,7 +239,7 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
             for (k, val) in m {
                 let Some(s) = val.as_str() else {
                     return Err(fmt_err(alloc::format!(
-                        "__metadata__ value of {k:?} is not a string: {val}"
+                        "__metadata__ value of '{k}' is not a string: {val}"
                     )));
                 };
                 metadata.push((k.clone(), s.to_string()));
@@ -248,25 +248,25 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
         }
         let field = |f: &str| {
             v.get(f)
-                .ok_or_else(|| fmt_err(alloc::format!("tensor {name:?} has no {f:?} field")))
+                .ok_or_else(|| fmt_err(alloc::format!("tensor '{name}' has no '{f}' field")))
         };
         if !v.is_object() {
             return Err(fmt_err(alloc::format!(
-                "entry {name:?} is not an object: {v}"
+                "entry '{name}' is not an object: {v}"
             )));
         }
         let dt_name = field("dtype")?
             .as_str()
-            .ok_or_else(|| fmt_err(alloc::format!("tensor {name:?}: dtype is not a string")))?;
+            .ok_or_else(|| fmt_err(alloc::format!("tensor '{name}': dtype is not a string")))?;
         let (bits, dtype) = from_st_name(dt_name)
-            .ok_or_else(|| fmt_err(alloc::format!("tensor {name:?}: unknown dtype {dt_name:?}")))?;
+            .ok_or_else(|| fmt_err(alloc::format!("tensor '{name}': unknown dtype '{dt_name}'")))?;
         let shape_v = field("shape")?
             .as_array()
-            .ok_or_else(|| fmt_err(alloc::format!("tensor {name:?}: shape is not an array")))?;
+            .ok_or_else(|| fmt_err(alloc::format!("tensor '{name}': shape is not an array")))?;
         let mut shape = Vec::with_capacity(shape_v.len());
         for d in shape_v {
             shape.push(as_usize(d, || {
-                alloc::format!("tensor {name:?}: shape entry")
+                alloc::format!("tensor '{name}': shape entry")
             })?);
         }
         let offs = field("data_offsets")?
@@ -274,11 +274,11 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
             .filter(|a| a.len() == 2)
             .ok_or_else(|| {
                 fmt_err(alloc::format!(
-                    "tensor {name:?}: data_offsets is not a [begin, end] pair"
+                    "tensor '{name}': data_offsets is not a [begin, end] pair"
                 ))
             })?;
-        let start = as_usize(&offs[0], || alloc::format!("tensor {name:?}: data_offsets"))?;
-        let end = as_usize(&offs[1], || alloc::format!("tensor {name:?}: data_offsets"))?;
+        let start = as_usize(&offs[0], || alloc::format!("tensor '{name}': data_offsets"))?;
+        let end = as_usize(&offs[1], || alloc::format!("tensor '{name}': data_offsets"))?;
         let nbytes = shape
             .iter()
             .try_fold(1usize, |a, &d| a.checked_mul(d))
@@ -287,24 +287,24 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
             .map(|b| b / 8)
             .ok_or_else(|| {
                 fmt_err(alloc::format!(
-                    "tensor {name:?}: shape {shape:?} of {dt_name} has no whole byte size on this platform"
+                    "tensor '{name}': shape {shape:?} of {dt_name} has no whole byte size on this platform"
                 ))
             })?;
         if end < start || end - start != nbytes {
             return Err(fmt_err(alloc::format!(
-                "tensor {name:?}: data_offsets [{start}, {end}] do not hold the {nbytes} bytes of shape {shape:?} {dt_name}"
+                "tensor '{name}': data_offsets [{start}, {end}] do not hold the {nbytes} bytes of shape {shape:?} {dt_name}"
             )));
         }
         if end > data.len() {
             return Err(fmt_err(alloc::format!(
-                "tensor {name:?}: data_offsets [{start}, {end}] run past the end of the {}-byte data section",
+                "tensor '{name}': data_offsets [{start}, {end}] run past the end of the {}-byte data section",
                 data.len()
             )));
         }
         let Some(dtype) = dtype else {
             return Err(Error::Unsupported {
                 op: "load_state_dict",
-                dtype: alloc::format!("{dt_name} (tensor {name:?})"),
+                dtype: alloc::format!("{dt_name} (tensor '{name}')"),
                 device: "any".into(),
             });
         };
@@ -322,7 +322,7 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     for e in &entries {
         if e.start != at {
             return Err(fmt_err(alloc::format!(
-                "tensor {:?} starts at byte {} of the data section, expected {at} (gap or overlap)",
+                "tensor '{}' starts at byte {} of the data section, expected {at} (gap or overlap)",
                 e.name,
                 e.start
             )));
@@ -355,7 +355,7 @@ fn build(p: &Parsed<'_>, device: &Device) -> Result<Vec<(String, Tensor)>> {
             .ok_or_else(|| fmt_err("internal: offsets checked"))?;
         if e.dtype == DType::Bool && src.iter().any(|&b| b > 1) {
             return Err(fmt_err(alloc::format!(
-                "tensor {:?}: BOOL data holds bytes other than 0 and 1",
+                "tensor '{}': BOOL data holds bytes other than 0 and 1",
                 e.name
             )));
         }

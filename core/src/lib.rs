@@ -26,6 +26,7 @@ pub mod data;
 pub mod driver;
 pub mod dtype;
 pub mod error;
+pub mod fmt;
 pub mod io;
 pub mod layout;
 pub mod math;

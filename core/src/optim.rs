@@ -12,6 +12,7 @@ use crate::autograd::no_grad;
 use crate::driver::Device;
 use crate::dtype::DType;
 use crate::error::{arg_err, shape_err, Result};
+use crate::fmt::{Float, Names};
 use crate::ops::{AdamStep, BinaryOp, FusedOp, SgdStep};
 use crate::tensor::{NormOrd, Tensor};
 use alloc::string::String;
@@ -127,13 +128,13 @@ fn import_state(
                 Some((i, n))
             });
         let Some((i, name)) = parsed else {
-            return Err(arg_err(OP, alloc::format!("unexpected key {k:?}")));
+            return Err(arg_err(OP, alloc::format!("unexpected key '{k}'")));
         };
         let Some(p) = params.get(i) else {
             return Err(arg_err(
                 OP,
                 alloc::format!(
-                    "key {k:?} names parameter {i}, but the optimizer has {}",
+                    "key '{k}' names parameter {i}, but the optimizer has {}",
                     params.len()
                 ),
             ));
@@ -141,7 +142,10 @@ fn import_state(
         if has_step && name == "step" {
             let v = one("step count")?;
             if !(v >= 0.0 && crate::math::trunc(v) == v && v < 1.8e19) {
-                return Err(arg_err(OP, alloc::format!("{k} is {v}, not a step count")));
+                return Err(arg_err(
+                    OP,
+                    alloc::format!("{k} is {}, not a step count", Float(v)),
+                ));
             }
             out[i].step = v as u64;
             continue;
@@ -149,7 +153,10 @@ fn import_state(
         let Some(j) = names.iter().position(|n| *n == name) else {
             return Err(arg_err(
                 OP,
-                alloc::format!("unexpected key {k:?} (this optimizer keeps {names:?})"),
+                alloc::format!(
+                    "unexpected key '{k}' (this optimizer keeps {})",
+                    Names(names)
+                ),
             ));
         };
         if t.dims() != p.dims() {
@@ -904,13 +911,16 @@ impl LinearLR {
         if !(start_factor > 0.0 && start_factor <= 1.0) {
             return Err(arg_err(
                 "LinearLR",
-                alloc::format!("start_factor must be in (0, 1], got {start_factor}"),
+                alloc::format!(
+                    "start_factor must be in (0, 1], got {}",
+                    Float(start_factor)
+                ),
             ));
         }
         if !(0.0..=1.0).contains(&end_factor) {
             return Err(arg_err(
                 "LinearLR",
-                alloc::format!("end_factor must be in [0, 1], got {end_factor}"),
+                alloc::format!("end_factor must be in [0, 1], got {}", Float(end_factor)),
             ));
         }
         Ok(LinearLR {
@@ -1013,7 +1023,10 @@ impl OneCycleLR {
         if !(0.0..=1.0).contains(&o.pct_start) {
             return Err(arg_err(
                 "OneCycleLR",
-                alloc::format!("pct_start must be between 0 and 1, got {}", o.pct_start),
+                alloc::format!(
+                    "pct_start must be between 0 and 1, got {}",
+                    Float(o.pct_start)
+                ),
             ));
         }
         if o.cycle_momentum && opt.momentum_or_beta1().is_none() {
@@ -1088,7 +1101,7 @@ impl OneCycleLR {
                         alloc::format!(
                             "phase {i} is empty (total_steps {} too small for pct_start {})",
                             self.total_steps,
-                            self.o.pct_start
+                            Float(self.o.pct_start)
                         ),
                     ));
                 }

@@ -16,10 +16,12 @@
 mod modules;
 mod ops;
 mod optim;
+mod print;
 
 pub use modules::*;
 pub use ops::*;
 pub use optim::*;
+pub use print::*;
 
 use core::cell::RefCell;
 use lantern::{DType, Device, Tensor};
@@ -96,7 +98,7 @@ pub(crate) fn device() -> Device {
 pub(crate) fn dtype(name: &str) -> JsResult<DType> {
     DType::from_name(name).ok_or_else(|| {
         JsError::new(&format!(
-            "unknown dtype {name:?} (expected one of bool, uint8, int8, int32, int64, float16, bfloat16, float32, float64)"
+            "unknown dtype '{name}' (expected one of bool, uint8, int8, int32, int64, float16, bfloat16, float32, float64)"
         ))
     })
 }
@@ -195,7 +197,7 @@ fn backend_device(name: &str) -> JsResult<Option<Device>> {
         "webgpu" => Ok(GPU.with(|g| g.borrow().clone())),
         _ => Err(arg(
             "backend",
-            format!("unknown backend {name:?} (expected 'wasm' or 'webgpu')"),
+            format!("unknown backend '{name}' (expected 'wasm' or 'webgpu')"),
         )),
     }
 }
@@ -243,7 +245,7 @@ pub fn to_backend(id: u32, backend: &str) -> JsResult<u32> {
     let dev = backend_device(backend)?.ok_or_else(|| {
         arg(
             "to",
-            format!("backend {backend:?} is not open: call lt.setBackend({backend:?}) first"),
+            format!("backend '{backend}' is not open: call lt.setBackend('{backend}') first"),
         )
     })?;
     put_r(t.try_to_device(&dev))
@@ -256,7 +258,7 @@ pub async fn set_backend(name: String) -> JsResult<()> {
     let dev = match name.as_str() {
         "webgpu" => webgpu().await?,
         other => backend_device(other)?
-            .ok_or_else(|| arg("setBackend", format!("backend {other:?} is not available")))?,
+            .ok_or_else(|| arg("setBackend", format!("backend '{other}' is not available")))?,
     };
     DEVICE.with(|d| *d.borrow_mut() = dev);
     Ok(())
@@ -385,7 +387,7 @@ pub fn random(kind: &str, dims: &[u32], dtype_name: &str) -> JsResult<u32> {
     put_r(match kind {
         "rand" => Tensor::try_rand(s, dt, &dev),
         "randn" => Tensor::try_randn(s, dt, &dev),
-        _ => return Err(arg("random", format!("unknown distribution {kind:?}"))),
+        _ => return Err(arg("random", format!("unknown distribution '{kind}'"))),
     })
 }
 
@@ -544,10 +546,4 @@ pub fn read(id: u32) -> JsResult<js_sys::Promise> {
 /// The elements as f64, blocking (native tests and the doc example; JS uses [`read`]).
 pub fn to_f64_vec(id: u32) -> JsResult<Vec<f64>> {
     get(id)?.try_to_f64_vec().map_err(js)
-}
-
-/// PyTorch-style printout (reads back: CPU only).
-#[wasm_bindgen(js_name = format)]
-pub fn format_tensor(id: u32) -> JsResult<String> {
-    Ok(format!("{}", get(id)?))
 }

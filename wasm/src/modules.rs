@@ -147,7 +147,7 @@ impl RawModule {
         match kind {
             "LSTM" => boxed(nn::LSTM::with_options(i, h, o, &dev)),
             "GRU" => boxed(nn::GRU::with_options(i, h, o, &dev)),
-            _ => Err(arg("rnn", format!("unknown kind {kind:?}"))),
+            _ => Err(arg("rnn", format!("unknown kind '{kind}'"))),
         }
     }
 

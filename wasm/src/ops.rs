@@ -8,7 +8,7 @@ use lantern::{Conv2dOpts, NormOrd, Tensor};
 use wasm_bindgen::prelude::*;
 
 fn unknown(family: &str, op: &str) -> JsError {
-    arg(family, format!("unknown op {op:?}"))
+    arg(family, format!("unknown op '{op}'"))
 }
 
 /// Elementwise unary ops and activations without parameters.
@@ -460,7 +460,7 @@ fn reduction(r: &str) -> JsResult<F::Reduction> {
         _ => {
             return Err(arg(
                 "loss",
-                format!("reduction must be 'mean', 'sum' or 'none', got {r:?}"),
+                format!("reduction must be 'mean', 'sum' or 'none', got '{r}'"),
             ))
         }
     })

@@ -2,6 +2,7 @@
 
 use crate::modules::NamedTensors;
 use crate::{arg, get_all, js, JsResult};
+use lantern::fmt::Float;
 use lantern::optim::{self, LrScheduler, Optimizer};
 use wasm_bindgen::prelude::*;
 
@@ -106,7 +107,7 @@ impl RawOptimizer {
                 a.eps = o.eps;
                 Box::new(a)
             }
-            _ => return Err(arg("optim", format!("unknown optimizer {kind:?}"))),
+            _ => return Err(arg("optim", format!("unknown optimizer '{kind}'"))),
         };
         Ok(RawOptimizer(opt))
     }
@@ -161,7 +162,7 @@ fn steps(v: f64, what: &str) -> JsResult<u64> {
     } else {
         Err(arg(
             what,
-            format!("must be a non-negative integer, got {v}"),
+            format!("must be a non-negative integer, got {}", Float(v)),
         ))
     }
 }
@@ -180,7 +181,7 @@ impl RawScheduler {
             "MultiStepLR" | "ExponentialLR" => 1,
             "LinearLR" => 3,
             "OneCycleLR" => 10,
-            _ => return Err(arg("lr_scheduler", format!("unknown scheduler {kind:?}"))),
+            _ => return Err(arg("lr_scheduler", format!("unknown scheduler '{kind}'"))),
         };
         if a.len() < need {
             return Err(arg(kind, "internal: missing arguments"));

@@ -167,3 +167,35 @@ fn free_releases_handles_and_bytes() {
     let e = message(lw::unary(t, "exp").unwrap_err());
     assert!(e.contains("released"), "{e}");
 }
+
+/// `toString` writes floats with JS (no Rust float formatting in the package) and must print
+/// what core's `Display` prints, exact ties (rounded half to even) and `-0.` included.
+#[wasm_bindgen_test]
+fn format_matches_the_native_printout() {
+    let odd32 = |ks: core::ops::Range<i32>| ks.step_by(2).map(|k| f64::from(k) / 32.0);
+    let cases: Vec<Vec<f64>> = vec![
+        odd32(1001..4001).collect(),
+        odd32(1..1001).chain([1e-6]).collect(),
+        (10_000..11_000)
+            .map(|k| f64::from(k) * 10.0 + 5.0)
+            .chain([0.5])
+            .collect(),
+        vec![-0.0, -0.03125, 0.5, 1.5, -2.25],
+        vec![-0.0, -1e-5, 3.0, f64::NAN, f64::NEG_INFINITY, 1e300, 5e-324],
+        vec![-0.0, 1.0, -3.0, 1e7],
+        (0..300)
+            .map(|i| (f64::from(i) * 0.37).sin() * 1e3)
+            .collect(),
+    ];
+    for v in &cases {
+        let native = lantern::Tensor::from_slice(v, [v.len()], &lantern::Device::cpu());
+        let id = lw::from_f64(v, &[v.len() as u32], "float64").unwrap();
+        assert_eq!(lw::format_tensor(id).unwrap(), native.to_string());
+        // float32, 2-D: the halves of the values as rows.
+        let v32: Vec<f32> = v[..v.len() / 2 * 2].iter().map(|&x| x as f32).collect();
+        let half = v32.len() / 2;
+        let native = lantern::Tensor::from_slice(&v32, [2, half], &lantern::Device::cpu());
+        let id = f32s(&v32, &[2, half as u32]);
+        assert_eq!(lw::format_tensor(id).unwrap(), native.to_string());
+    }
+}

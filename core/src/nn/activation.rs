@@ -62,7 +62,7 @@ impl GELU {
             "tanh" => Ok(GELU { tanh: true }),
             other => Err(arg_err(
                 "GELU",
-                alloc::format!("approximate must be \"none\" or \"tanh\", got {other:?}"),
+                alloc::format!("approximate must be 'none' or 'tanh', got '{other}'"),
             )),
         }
     }

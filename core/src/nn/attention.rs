@@ -7,6 +7,7 @@ use super::{functional, init, prefixed, visit_each, LayerNorm, Linear, Module, T
 use crate::driver::Device;
 use crate::dtype::DType;
 use crate::error::{arg_err, dtype_err, shape_err, Result};
+use crate::fmt::Float;
 use crate::tensor::Tensor;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -70,7 +71,7 @@ impl MultiheadAttention {
         if !(0.0..=1.0).contains(&dropout) {
             return Err(arg_err(
                 "MultiheadAttention",
-                alloc::format!("dropout must be in [0, 1], got {dropout}"),
+                alloc::format!("dropout must be in [0, 1], got {}", Float(dropout)),
             ));
         }
         let w = Tensor::try_zeros([3 * embed_dim, embed_dim], DType::F32, device)?;

@@ -2,6 +2,7 @@
 
 use crate::dtype::DType;
 use crate::error::{arg_err, dtype_err, shape_err, Error, Result};
+use crate::fmt::Float;
 use crate::tensor::Tensor;
 
 /// How a loss reduces over elements.
@@ -29,7 +30,7 @@ pub fn dropout(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
     if !(0.0..=1.0).contains(&p) {
         return Err(arg_err(
             "dropout",
-            alloc::format!("p must be in [0, 1], got {p}"),
+            alloc::format!("p must be in [0, 1], got {}", Float(p)),
         ));
     }
     if !training || p == 0.0 {
@@ -184,7 +185,7 @@ pub fn smooth_l1_loss(
     if beta.is_nan() || beta < 0.0 {
         return Err(arg_err(
             "smooth_l1_loss",
-            alloc::format!("beta must be non-negative, got {beta}"),
+            alloc::format!("beta must be non-negative, got {}", Float(beta)),
         ));
     }
     let d = input.try_sub(target)?;
@@ -211,7 +212,7 @@ pub fn huber_loss(
     if delta.is_nan() || delta <= 0.0 {
         return Err(arg_err(
             "huber_loss",
-            alloc::format!("delta must be positive, got {delta}"),
+            alloc::format!("delta must be positive, got {}", Float(delta)),
         ));
     }
     let d = input.try_sub(target)?;
@@ -268,7 +269,9 @@ pub fn binary_cross_entropy(
             return Err(arg_err(
                 OP,
                 alloc::format!(
-                    "all elements of input should be between 0 and 1, got a range [{lo}, {hi}]"
+                    "all elements of input should be between 0 and 1, got a range [{}, {}]",
+                    Float(lo),
+                    Float(hi)
                 ),
             ));
         }
@@ -478,7 +481,7 @@ fn class_loss(
     if !(0.0..=1.0).contains(&ls) {
         return Err(arg_err(
             op,
-            alloc::format!("label_smoothing must be in [0, 1], got {ls}"),
+            alloc::format!("label_smoothing must be in [0, 1], got {}", Float(ls)),
         ));
     }
     let cdim = if input.rank() == 1 { 0 } else { 1 };

@@ -32,6 +32,7 @@ pub use rnn::{RnnLayer, RnnOptions, GRU, LSTM};
 
 use crate::driver::Device;
 use crate::error::{shape_err, Error, Result};
+use crate::fmt::Names;
 use crate::tensor::Tensor;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -120,7 +121,11 @@ pub trait Module {
         if !missing.is_empty() || !unexpected.is_empty() {
             return Err(Error::Arg {
                 op: "load_state_dict",
-                msg: alloc::format!("missing keys {missing:?}, unexpected keys {unexpected:?}"),
+                msg: alloc::format!(
+                    "missing keys {}, unexpected keys {}",
+                    Names(&missing),
+                    Names(&unexpected)
+                ),
             });
         }
         for (k, dst) in &mine {

@@ -8,6 +8,7 @@ use super::{init, visit_each, Module, TensorVisitor};
 use crate::driver::Device;
 use crate::dtype::DType;
 use crate::error::{arg_err, dtype_err, shape_err, Result};
+use crate::fmt::Float;
 use crate::tensor::Tensor;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -154,7 +155,7 @@ impl Rnn {
         if !(0.0..=1.0).contains(&opts.dropout) {
             return Err(arg_err(
                 op,
-                alloc::format!("dropout must be in [0, 1], got {}", opts.dropout),
+                alloc::format!("dropout must be in [0, 1], got {}", Float(opts.dropout)),
             ));
         }
         let dirs = if opts.bidirectional { 2 } else { 1 };

@@ -4,6 +4,7 @@ use super::{sugar, Tensor};
 use crate::driver::Device;
 use crate::dtype::{DType, Element, Scalar};
 use crate::error::{arg_err, shape_err, Result};
+use crate::fmt::Float;
 use crate::layout::Shape;
 use crate::ops::PrimOp;
 use alloc::vec::Vec;
@@ -126,14 +127,22 @@ impl Tensor {
             return Err(arg_err(
                 "arange",
                 alloc::format!(
-                    "start {start}, end {end} and step {step} must be finite with step != 0"
+                    "start {}, end {} and step {} must be finite with step != 0",
+                    Float(start),
+                    Float(end),
+                    Float(step)
                 ),
             ));
         }
         if (end - start) * step < 0.0 {
             return Err(arg_err(
                 "arange",
-                alloc::format!("upper bound and step sign are inconsistent: start {start}, end {end}, step {step}"),
+                alloc::format!(
+                    "upper bound and step sign are inconsistent: start {}, end {}, step {}",
+                    Float(start),
+                    Float(end),
+                    Float(step)
+                ),
             ));
         }
         let n = crate::math::ceil((end - start) / step).max(0.0) as usize;

@@ -11,11 +11,22 @@ enum Style {
     Int,
     /// Floats whose values are all integers: `1.`, `-3.`.
     IntFloat,
+    Float(Notation),
+}
+
+/// The notation of a tensor's non-integral floats in its printout, chosen once per tensor
+/// like PyTorch's `_Formatter` (see [`Tensor::format_with`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notation {
+    /// Four decimals, `0.1250`: Rust's `{:.4}`, JS's `toFixed(4)`.
     Fixed,
+    /// Scientific with four decimals, `1.2500e-05`: Rust's `{:.4e}` (`1.2500e-5`) or JS's
+    /// `toExponential(4)` (`1.2500e-5`, `1.2500e+5`); the printout writes the exponent as C's
+    /// printf does (`e-05`, `e+05`).
     Sci,
 }
 
-fn fmt_elem(v: f64, style: &Style, dt: DType) -> String {
+fn fmt_elem(v: f64, style: &Style, dt: DType, float: &dyn Fn(f64, Notation) -> String) -> String {
     if dt == DType::Bool {
         return String::from(if v != 0.0 { "True" } else { "False" });
     }
@@ -25,29 +36,71 @@ fn fmt_elem(v: f64, style: &Style, dt: DType) -> String {
     if v.is_infinite() {
         return String::from(if v > 0.0 { "inf" } else { "-inf" });
     }
-    match style {
+    // The sign is written here: -0.0 keeps its minus (as in PyTorch) whatever `float` does.
+    let sign = if v.is_sign_negative() { "-" } else { "" };
+    match *style {
         Style::Int => alloc::format!("{}", v as i64),
-        Style::IntFloat => alloc::format!("{v:.0}."),
-        Style::Fixed => alloc::format!("{v:.4}"),
-        Style::Sci => {
-            // Rust writes `1.0000e-5`; PyTorch (C printf) writes `1.0000e-05`.
-            let t = alloc::format!("{v:.4e}");
+        // All below 1e8: exact as integers.
+        Style::IntFloat => alloc::format!("{sign}{}.", v.abs() as i64),
+        Style::Float(n) => {
+            let t = float(v.abs(), n);
             match t.split_once('e') {
+                // C's printf writes `1.0000e-05` and `1.0000e+05`.
                 Some((m, e)) => {
-                    let (sign, digits) = match e.strip_prefix('-') {
+                    let (esign, digits) = match e.strip_prefix('-') {
                         Some(d) => ('-', d),
-                        None => ('+', e),
+                        None => ('+', e.strip_prefix('+').unwrap_or(e)),
                     };
-                    alloc::format!("{m}e{sign}{digits:0>2}")
+                    alloc::format!("{sign}{m}e{esign}{digits:0>2}")
                 }
-                None => t,
+                None => alloc::format!("{sign}{t}"),
             }
         }
     }
 }
 
+/// Rust's exact formatting of a float element (rounded half to even, as PyTorch's printf).
+fn rust_float(v: f64, n: Notation) -> String {
+    match n {
+        Notation::Fixed => alloc::format!("{v:.4}"),
+        Notation::Sci => alloc::format!("{v:.4e}"),
+    }
+}
+
 impl fmt::Display for Tensor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_with(f, &rust_float)
+    }
+}
+
+impl Tensor {
+    /// The [`Display`](fmt::Display) printout, with each non-integral float element written by
+    /// `float(|v|, notation)` (finite, non-negative; the printout adds the sign). `float` must
+    /// round exactly, half to even, to print what `Display` prints; with it a build can leave
+    /// out Rust's float formatting (the npm package writes them with JS's `toFixed` and
+    /// `toExponential`, see [`crate::fmt`]).
+    ///
+    /// ```
+    /// use lantern::{tensor::Notation, Device, Tensor};
+    /// let t = Tensor::from_slice(&[0.5f32, -2.25], [2], &Device::cpu());
+    /// let s = t.format_with(&|v, n| match n {
+    ///     Notation::Fixed => format!("{v:.4}"),
+    ///     Notation::Sci => format!("{v:.4e}"),
+    /// });
+    /// assert_eq!(s, t.to_string());
+    /// ```
+    pub fn format_with(&self, float: &dyn Fn(f64, Notation) -> String) -> String {
+        let mut s = String::new();
+        // Writing into a String cannot fail.
+        let _ = self.write_with(&mut s, float);
+        s
+    }
+
+    fn write_with(
+        &self,
+        f: &mut dyn fmt::Write,
+        float: &dyn Fn(f64, Notation) -> String,
+    ) -> fmt::Result {
         let vals = match self.try_to_f64_vec() {
             Ok(v) => v,
             Err(e) => return write!(f, "tensor(<unreadable: {e}>)"),
@@ -56,7 +109,7 @@ impl fmt::Display for Tensor {
         let finite: Vec<f64> = vals.iter().copied().filter(|v| v.is_finite()).collect();
         let style = if !dt.is_float() {
             Style::Int
-        } else if finite.iter().all(|&v| libm::trunc(v) == v)
+        } else if finite.iter().all(|&v| crate::math::trunc(v) == v)
             && finite.iter().all(|v| v.abs() < 1e8)
         {
             Style::IntFloat
@@ -70,12 +123,15 @@ impl fmt::Display for Tensor {
                 .iter()
                 .fold((0.0f64, f64::INFINITY), |(a, b), &v| (a.max(v), b.min(v)));
             if !nz.is_empty() && (mx / mn > 1000.0 || mx > 1e8 || mn < 1e-4) {
-                Style::Sci
+                Style::Float(Notation::Sci)
             } else {
-                Style::Fixed
+                Style::Float(Notation::Fixed)
             }
         };
-        let strs: Vec<String> = vals.iter().map(|&v| fmt_elem(v, &style, dt)).collect();
+        let strs: Vec<String> = vals
+            .iter()
+            .map(|&v| fmt_elem(v, &style, dt, float))
+            .collect();
         let width = strs.iter().map(|s| s.len()).max().unwrap_or(0);
         let dims = self.dims();
         let summarize = self.numel() > 1000;
@@ -100,7 +156,7 @@ impl fmt::Display for Tensor {
 }
 
 fn write_dim(
-    f: &mut fmt::Formatter<'_>,
+    f: &mut dyn fmt::Write,
     strs: &[String],
     dims: &[usize],
     d: usize,

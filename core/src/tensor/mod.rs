@@ -9,6 +9,7 @@ mod random;
 mod reduce;
 mod view;
 
+pub use display::Notation;
 pub use nn::Conv2dOpts;
 pub use random::manual_seed;
 pub use reduce::NormOrd;

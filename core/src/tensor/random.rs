@@ -5,6 +5,7 @@ use super::Tensor;
 use crate::driver::Device;
 use crate::dtype::DType;
 use crate::error::{arg_err, dtype_err, Result};
+use crate::fmt::Float;
 use crate::layout::Shape;
 use crate::ops::{Distribution, PrimOp};
 
@@ -87,7 +88,9 @@ impl Tensor {
             return Err(arg_err(
                 "uniform",
                 alloc::format!(
-                    "needs low <= high and a float dtype, got [{low}, {high}) and {dtype}"
+                    "needs low <= high and a float dtype, got [{}, {}) and {dtype}",
+                    Float(low),
+                    Float(high)
                 ),
             ));
         }
@@ -115,7 +118,10 @@ impl Tensor {
         if !dtype.is_float() || std < 0.0 {
             return Err(arg_err(
                 "normal",
-                alloc::format!("needs std >= 0 and a float dtype, got {std} and {dtype}"),
+                alloc::format!(
+                    "needs std >= 0 and a float dtype, got {} and {dtype}",
+                    Float(std)
+                ),
             ));
         }
         Tensor::random(
@@ -176,7 +182,7 @@ impl Tensor {
         if !(0.0..=1.0).contains(&p) {
             return Err(arg_err(
                 "bernoulli",
-                alloc::format!("p must be in [0, 1], got {p}"),
+                alloc::format!("p must be in [0, 1], got {}", Float(p)),
             ));
         }
         Tensor::random(shape.into(), Distribution::Bernoulli { p }, dtype, device)
