@@ -104,6 +104,29 @@ fn hessian_vector_product() {
     }
 }
 
+/// `autograd::grad` with non-leaf inputs: their gradient (after their hooks, summed over
+/// every consumer), the output itself, and `None` for a tensor the output does not use.
+#[test]
+fn grad_of_intermediate_tensors() {
+    let x = Tensor::from_slice(&[1.0f64, 2.0], [2], &cpu()).requires_grad_(true);
+    let h = x.mul(&x);
+    h.register_hook(|g| Some(g.mul_scalar(2.0))).unwrap();
+    let unused = x.exp();
+    let y = h.mul_scalar(3.0).add(&h).sum(None, false);
+    let ins = [h.clone(), x.clone(), unused, y.clone()];
+    let gs = autograd::grad(std::slice::from_ref(&y), &ins, None, false, false).unwrap();
+    let v = |i: usize| gs[i].as_ref().map(|g| g.to_vec::<f64>());
+    assert_eq!(
+        v(0),
+        Some(vec![8.0, 8.0]),
+        "dy/dh = 3 + 1, doubled by the hook"
+    );
+    assert_eq!(v(1), Some(vec![16.0, 32.0]), "2x · 8");
+    assert_eq!(v(2), None);
+    assert_eq!(v(3), Some(vec![1.0]));
+    assert!(x.grad().is_none(), "grad does not write .grad()");
+}
+
 #[test]
 fn long_chain_does_not_overflow_the_stack() {
     let x = Tensor::from_slice(&[1.0f32], [1], &cpu()).requires_grad_(true);

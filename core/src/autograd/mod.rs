@@ -17,10 +17,10 @@ use crate::driver::{MaybeSend, MaybeSync};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use hashbrown::hash_map::Entry;
 pub use rules::GradOp;
 use smallvec::SmallVec;
 
@@ -241,40 +241,57 @@ pub(crate) fn record(
 
 // ------------------------------------------------------------------------- backward
 
-/// Gradients of leaves by identity: (leaf, gradient).
-type LeafGrads = BTreeMap<usize, (Tensor, Tensor)>;
+/// A node's or a leaf's identity (its `Arc` address) → its position in a `Vec`: the one map
+/// type of backward (gradients live in `Vec`s, indexed by position).
+type Index = hashbrown::HashMap<usize, usize>;
+
+/// The position of a node seen by [`topo_order`] but not placed yet (still on its stack).
+const UNPLACED: usize = usize::MAX;
 
 fn key(n: &Arc<Node>) -> usize {
     Arc::as_ptr(n) as *const u8 as usize
 }
 
-/// Nodes reachable from `roots`, inputs before the nodes that consume them.
-fn topo_order(roots: &[Arc<Node>]) -> Vec<Arc<Node>> {
+/// The nodes reachable from `roots`, inputs before the nodes that consume them, and each
+/// node's position in that order by [`key`].
+fn topo_order(roots: &[Arc<Node>]) -> (Vec<Arc<Node>>, Index) {
     let mut order = Vec::new();
-    let mut seen: BTreeSet<usize> = BTreeSet::new();
+    let mut pos = Index::default();
+    // Marks `n` seen; true the first time.
+    fn first_visit(pos: &mut Index, n: &Arc<Node>) -> bool {
+        match pos.entry(key(n)) {
+            Entry::Vacant(e) => {
+                e.insert(UNPLACED);
+                true
+            }
+            Entry::Occupied(_) => false,
+        }
+    }
     // (node, next input to visit)
     let mut stack: Vec<(Arc<Node>, usize)> = Vec::new();
     for r in roots {
-        if seen.insert(key(r)) {
+        if first_visit(&mut pos, r) {
             stack.push((r.clone(), 0));
         }
         while let Some((n, i)) = stack.pop() {
             if i < n.inputs.len() {
                 let next = match &n.inputs[i] {
-                    Some(Edge::Node(m)) if !seen.contains(&key(m)) => Some(m.clone()),
+                    Some(Edge::Node(m)) if first_visit(&mut pos, m) => Some(m.clone()),
                     _ => None,
                 };
                 stack.push((n, i + 1));
                 if let Some(m) = next {
-                    seen.insert(key(&m));
                     stack.push((m, 0));
                 }
             } else {
+                if let Some(p) = pos.get_mut(&key(&n)) {
+                    *p = order.len();
+                }
                 order.push(n);
             }
         }
     }
-    order
+    (order, pos)
 }
 
 fn accumulate(slot: &mut Option<Tensor>, g: Tensor) -> Result<()> {
@@ -285,33 +302,64 @@ fn accumulate(slot: &mut Option<Tensor>, g: Tensor) -> Result<()> {
     Ok(())
 }
 
+/// Gradients of leaves: `(leaf, gradient)` in the order the leaves were first reached, and
+/// each leaf's position there by its storage-independent identity.
+#[derive(Default)]
+struct LeafGrads {
+    grads: Vec<(Tensor, Tensor)>,
+    pos: Index,
+}
+
+impl LeafGrads {
+    /// Adds `g` into `leaf`'s gradient.
+    fn add(&mut self, leaf: &Tensor, g: Tensor) -> Result<()> {
+        match self.pos.entry(leaf.leaf_key()) {
+            Entry::Occupied(e) => {
+                let slot = &mut self.grads[*e.get()].1;
+                *slot = slot.try_add(&g)?;
+            }
+            Entry::Vacant(e) => {
+                e.insert(self.grads.len());
+                self.grads.push((leaf.clone(), g));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one backward computed.
+struct Grads {
+    leaves: LeafGrads,
+    /// Node positions (as from [`topo_order`]).
+    pos: Index,
+    /// By node position: the gradient of a node that `run_backward` was asked to keep
+    /// (`want`), `None` for the others.
+    nodes: Vec<Option<Tensor>>,
+}
+
 /// Runs backward from `outputs` seeded with `grads`; returns the gradients of the leaves
-/// (keyed by their storage-independent identity) without writing `.grad()`.
+/// (and of the non-leaves in `want`) without writing `.grad()`.
 fn run_backward(
     outputs: &[Tensor],
     grads: Vec<Tensor>,
     retain_graph: bool,
     create_graph: bool,
     want: Option<&[Tensor]>,
-) -> Result<(LeafGrads, BTreeMap<usize, Tensor>)> {
+) -> Result<Grads> {
     let _mode = GradModeRestore(set_grad_enabled(create_graph));
-    let mut node_grads: BTreeMap<usize, Tensor> = BTreeMap::new();
-    let mut leaf_grads: LeafGrads = BTreeMap::new();
-    let mut roots = Vec::new();
+    let roots: Vec<Arc<Node>> = outputs
+        .iter()
+        .filter_map(|o| o.grad_fn().cloned())
+        .collect();
+    let (order, pos) = topo_order(&roots);
+    // By position; a node's slot is complete once every consumer (later in `order`) ran.
+    let mut node_grads: Vec<Option<Tensor>> = Vec::new();
+    node_grads.resize_with(order.len(), || None);
+    let mut leaf_grads = LeafGrads::default();
     for (o, g) in outputs.iter().zip(grads) {
         match o.grad_fn() {
-            Some(n) => {
-                let mut slot = node_grads.remove(&key(n));
-                accumulate(&mut slot, g)?;
-                node_grads.insert(key(n), slot.expect("internal: just set"));
-                roots.push(n.clone());
-            }
-            None if o.requires_grad() => {
-                let id = o.leaf_key();
-                let mut slot = leaf_grads.remove(&id).map(|(_, g)| g);
-                accumulate(&mut slot, g)?;
-                leaf_grads.insert(id, (o.clone(), slot.expect("internal: just set")));
-            }
+            Some(n) => accumulate(&mut node_grads[pos[&key(n)]], g)?,
+            None if o.requires_grad() => leaf_grads.add(o, g)?,
             None => {
                 return Err(Error::Autograd(String::from(
                     "element 0 of tensors does not require grad and does not have a grad_fn",
@@ -320,13 +368,17 @@ fn run_backward(
         }
     }
     // Gradients of requested non-leaf inputs (autograd::grad with intermediate tensors).
-    let wanted_nodes: BTreeSet<usize> = want
-        .map(|w| w.iter().filter_map(|t| t.grad_fn().map(key)).collect())
-        .unwrap_or_default();
-    let mut captured: BTreeMap<usize, Tensor> = BTreeMap::new();
-    let order = topo_order(&roots);
-    for node in order.iter().rev() {
-        let Some(mut g) = node_grads.remove(&key(node)) else {
+    let mut wanted: Vec<bool> = Vec::new();
+    if let Some(w) = want {
+        wanted.resize(order.len(), false);
+        for n in w.iter().filter_map(|t| t.grad_fn()) {
+            if let Some(&i) = pos.get(&key(n)) {
+                wanted[i] = true;
+            }
+        }
+    }
+    for (i, node) in order.iter().enumerate().rev() {
+        let Some(mut g) = node_grads[i].take() else {
             continue;
         };
         for h in node.hooks.lock().iter() {
@@ -334,8 +386,9 @@ fn run_backward(
                 g = r;
             }
         }
-        if wanted_nodes.contains(&key(node)) {
-            captured.insert(key(node), g.clone());
+        if wanted.get(i) == Some(&true) {
+            // Nothing adds into this slot any more: its consumers all ran.
+            node_grads[i] = Some(g.clone());
         }
         let saved_tensors: SmallVec<[Tensor; 3]> = {
             let mut lock = node.saved.lock();
@@ -359,16 +412,28 @@ fn run_backward(
                 }
             }
         };
-        rules_step(node, saved_tensors, g, &mut node_grads, &mut leaf_grads)?;
+        rules_step(
+            node,
+            saved_tensors,
+            g,
+            &pos,
+            &mut node_grads,
+            &mut leaf_grads,
+        )?;
     }
-    Ok((leaf_grads, captured))
+    Ok(Grads {
+        leaves: leaf_grads,
+        pos,
+        nodes: node_grads,
+    })
 }
 
 fn rules_step(
     node: &Arc<Node>,
     saved: SmallVec<[Tensor; 3]>,
     g: Tensor,
-    node_grads: &mut BTreeMap<usize, Tensor>,
+    pos: &Index,
+    node_grads: &mut [Option<Tensor>],
     leaf_grads: &mut LeafGrads,
 ) -> Result<()> {
     let needs: SmallVec<[bool; 3]> = node.inputs.iter().map(|e| e.is_some()).collect();
@@ -378,17 +443,9 @@ fn rules_step(
             continue;
         };
         match edge {
-            Edge::Node(m) => {
-                let mut slot = node_grads.remove(&key(m));
-                accumulate(&mut slot, gi)?;
-                node_grads.insert(key(m), slot.expect("internal: just set"));
-            }
-            Edge::Leaf(t) => {
-                let id = t.leaf_key();
-                let mut slot = leaf_grads.remove(&id).map(|(_, g)| g);
-                accumulate(&mut slot, gi)?;
-                leaf_grads.insert(id, (t.clone(), slot.expect("internal: just set")));
-            }
+            // Every input node was reached by `topo_order`.
+            Edge::Node(m) => accumulate(&mut node_grads[pos[&key(m)]], gi)?,
+            Edge::Leaf(t) => leaf_grads.add(t, gi)?,
         }
     }
     Ok(())
@@ -445,14 +502,14 @@ pub fn backward(
     create_graph: bool,
 ) -> Result<()> {
     let seeds = seed_grads(outputs, grads)?;
-    let (leaf_grads, _) = run_backward(
+    let grads = run_backward(
         outputs,
         seeds,
         retain_graph || create_graph,
         create_graph,
         None,
     )?;
-    for (_, (leaf, g)) in leaf_grads {
+    for (leaf, g) in grads.leaves.grads {
         leaf.accumulate_grad(g, create_graph)?;
     }
     Ok(())
@@ -468,7 +525,7 @@ pub fn grad(
     create_graph: bool,
 ) -> Result<Vec<Option<Tensor>>> {
     let seeds = seed_grads(outputs, grad_outputs)?;
-    let (leaf_grads, captured) = run_backward(
+    let grads = run_backward(
         outputs,
         seeds,
         retain_graph || create_graph,
@@ -478,8 +535,8 @@ pub fn grad(
     Ok(inputs
         .iter()
         .map(|t| match t.grad_fn() {
-            Some(n) => captured.get(&key(n)).cloned(),
-            None => leaf_grads.get(&t.leaf_key()).map(|(_, g)| g.clone()),
+            Some(n) => grads.pos.get(&key(n)).and_then(|&i| grads.nodes[i].clone()),
+            None => (grads.leaves.pos.get(&t.leaf_key())).map(|&i| grads.leaves.grads[i].1.clone()),
         })
         .collect())
 }
