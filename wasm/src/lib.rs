@@ -25,7 +25,6 @@ pub use print::*;
 
 use core::cell::RefCell;
 use lantern::{DType, Device, Tensor};
-use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 
 /// Result type of every export: the error's message becomes the thrown JS `Error`'s.
@@ -45,7 +44,7 @@ pub(crate) fn arg(op: &str, msg: impl core::fmt::Display) -> JsError {
 /// from JS is reported as released instead of silently naming another tensor.
 #[derive(Default)]
 struct Table {
-    live: BTreeMap<u32, Tensor>,
+    live: hashbrown::HashMap<u32, Tensor>,
     next: u32,
 }
 

@@ -5,7 +5,6 @@
 
 use crate::driver::MemoryStats;
 use crate::error::{Error, Result};
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -23,7 +22,8 @@ pub fn size_class(bytes: usize) -> usize {
 /// Per-driver pool of cached blocks of type `B` plus the memory counters.
 pub struct Pool<B> {
     device: String,
-    cache: BTreeMap<usize, Vec<B>>,
+    /// Free blocks by size class (exact classes: no ordered lookup needed).
+    cache: hashbrown::HashMap<usize, Vec<B>>,
     cached_bytes: usize,
     stats: MemoryStats,
 }
@@ -33,7 +33,7 @@ impl<B> Pool<B> {
     pub fn new(device: impl Into<String>) -> Pool<B> {
         Pool {
             device: device.into(),
-            cache: BTreeMap::new(),
+            cache: hashbrown::HashMap::new(),
             cached_bytes: 0,
             stats: MemoryStats::default(),
         }
