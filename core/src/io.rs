@@ -31,6 +31,7 @@ use crate::tensor::Tensor;
 use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
+use core::cmp::Ordering;
 use safetensors::Dtype;
 
 /// A state dict: names (PyTorch's keys) and tensors.
@@ -195,6 +196,21 @@ fn as_usize(v: &serde_json::Value, what: impl Fn() -> String) -> Result<usize> {
     })
 }
 
+/// The permutation that sorts `n` items by `cmp`, ties in their original order (a stable
+/// sort). The reader's sorts all go through it, so the npm wasm holds one sort instantiation
+/// (indices, compared through `dyn`) instead of a stable sort per element type (issue 5).
+fn sort_order(n: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by(|&a, &b| cmp(a, b).then(a.cmp(&b)));
+    order
+}
+
+/// `v` rearranged by a permutation of its indices from [`sort_order`].
+fn permuted<T>(v: Vec<T>, order: &[usize]) -> Vec<T> {
+    let mut slots: Vec<Option<T>> = v.into_iter().map(Some).collect();
+    order.iter().filter_map(|&i| slots[i].take()).collect()
+}
+
 fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
     let Some(len_bytes) = bytes.get(..8) else {
         return Err(fmt_err(alloc::format!(
@@ -317,7 +333,11 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
         });
     }
     // The data must be tiled exactly, in offset order, as the reference reader requires.
-    entries.sort_by_key(|e| (e.start, e.end));
+    let order = sort_order(entries.len(), &|a, b| {
+        let (x, y) = (&entries[a], &entries[b]);
+        (x.start, x.end).cmp(&(y.start, y.end))
+    });
+    let entries = permuted(entries, &order);
     let mut at = 0usize;
     for e in &entries {
         if e.start != at {
@@ -335,7 +355,8 @@ fn parse(bytes: &[u8]) -> Result<Parsed<'_>> {
             data.len()
         )));
     }
-    metadata.sort();
+    let order = sort_order(metadata.len(), &|a, b| metadata[a].cmp(&metadata[b]));
+    let metadata = permuted(metadata, &order);
     Ok(Parsed {
         entries,
         metadata,
@@ -445,6 +466,36 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.to_string().contains("whole byte size"), "{e}");
+    }
+
+    #[test]
+    fn entries_in_data_order_and_metadata_by_key() {
+        // Names in the opposite order of the offsets (and an empty tensor at offset 0),
+        // metadata keys out of order.
+        let f = file(
+            r#"{"__metadata__":{"b":"2","a":"1"},
+                "a":{"dtype":"U8","shape":[1],"data_offsets":[2,3]},
+                "b":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},
+                "c":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}"#,
+            &[1, 2, 3],
+        );
+        let (sd, md) = load_state_dict_with_metadata(&f, &Device::cpu()).unwrap();
+        let names: Vec<&str> = sd.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["c", "b", "a"]);
+        assert_eq!(sd[1].1.to_vec::<u8>(), [1, 2]);
+        let md: Vec<(&str, &str)> = md.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(md, [("a", "1"), ("b", "2")]);
+    }
+
+    #[test]
+    fn sort_order_is_stable() {
+        let keys = [2, 1, 2, 0, 1];
+        let order = sort_order(keys.len(), &|a, b| keys[a].cmp(&keys[b]));
+        assert_eq!(order, [3, 1, 4, 0, 2]);
+        assert_eq!(
+            permuted(alloc::vec!['a', 'b', 'c', 'd', 'e'], &order),
+            ['d', 'b', 'e', 'a', 'c']
+        );
     }
 
     #[test]
