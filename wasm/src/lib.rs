@@ -250,15 +250,37 @@ pub fn to_backend(id: u32, backend: &str) -> JsResult<u32> {
     put_r(t.try_to_device(&dev))
 }
 
+/// A backend that needs no opening (`wasm`, or `webgpu` once opened).
+fn open_backend(name: &str) -> JsResult<Device> {
+    backend_device(name)?
+        .ok_or_else(|| arg("setBackend", format!("backend '{name}' is not available")))
+}
+
 /// Makes `name` the backend new tensors, layers and loaded state go to; `webgpu` opens the
 /// browser's adapter once (async) and needs a build with the `webgpu` feature.
+#[cfg(feature = "webgpu")]
 #[wasm_bindgen(js_name = setBackend)]
 pub async fn set_backend(name: String) -> JsResult<()> {
     let dev = match name.as_str() {
         "webgpu" => webgpu().await?,
-        other => backend_device(other)?
-            .ok_or_else(|| arg("setBackend", format!("backend '{other}' is not available")))?,
+        other => open_backend(other)?,
     };
+    DEVICE.with(|d| *d.borrow_mut() = dev);
+    Ok(())
+}
+
+/// Makes `name` the backend new tensors, layers and loaded state go to. Without the `webgpu`
+/// feature nothing awaits, so this is a plain function (the JS layer awaits it all the same)
+/// and the package carries no future machinery for it (issue 5).
+#[cfg(not(feature = "webgpu"))]
+#[wasm_bindgen(js_name = setBackend)]
+pub fn set_backend(name: String) -> JsResult<()> {
+    if name == "webgpu" {
+        return Err(JsError::new(
+            "setBackend('webgpu'): this build of lantern-ml has only the 'wasm' backend (the WebGPU driver is compiled in by `bash wasm/build.sh --webgpu`)",
+        ));
+    }
+    let dev = open_backend(&name)?;
     DEVICE.with(|d| *d.borrow_mut() = dev);
     Ok(())
 }
@@ -277,13 +299,6 @@ async fn webgpu() -> JsResult<Device> {
     let d = Device::new(std::sync::Arc::new(drv));
     GPU.with(|g| *g.borrow_mut() = Some(d.clone()));
     Ok(d)
-}
-
-#[cfg(not(feature = "webgpu"))]
-async fn webgpu() -> JsResult<Device> {
-    Err(JsError::new(
-        "setBackend('webgpu'): this build of lantern-ml has only the 'wasm' backend (the WebGPU driver is compiled in by `bash wasm/build.sh --webgpu`)",
-    ))
 }
 
 // ---------------------------------------------------------------------------- creation
@@ -513,6 +528,26 @@ fn read_as(t: &Tensor) -> lantern::Result<(Tensor, DType)> {
     Ok((t.try_to_dtype(want)?, want))
 }
 
+/// The typed array `data()` gives for the bytes of a [`read_as`] dtype, or the read's error.
+fn typed_array(bytes: lantern::Result<Vec<u8>>, dt: DType) -> Result<JsValue, JsValue> {
+    let bytes = bytes.map_err(|e| JsValue::from(js(e)))?;
+    // One copy into a fresh (aligned) ArrayBuffer, viewed as the element type: wasm and
+    // JS typed arrays are both little-endian.
+    let u8s = js_sys::Uint8Array::from(&bytes[..]);
+    let buf = u8s.buffer();
+    Ok(match dt {
+        DType::F32 => js_sys::Float32Array::new(&buf).into(),
+        DType::F64 => js_sys::Float64Array::new(&buf).into(),
+        DType::I32 => js_sys::Int32Array::new(&buf).into(),
+        DType::I64 => js_sys::BigInt64Array::new(&buf).into(),
+        DType::U8 => u8s.into(),
+        DType::I8 => js_sys::Int8Array::new(&buf).into(),
+        DType::Bool | DType::F16 | DType::BF16 => {
+            return Err(arg("data", "internal: unconverted dtype").into())
+        }
+    })
+}
+
 /// Reads the elements without blocking: a promise of a typed array (`Float32Array` for
 /// float32/16, `Float64Array`, `Int32Array`, `BigInt64Array` for int64, `Uint8Array` for
 /// uint8 and bool, `Int8Array`).
@@ -520,26 +555,22 @@ fn read_as(t: &Tensor) -> lantern::Result<(Tensor, DType)> {
 pub fn read(id: u32) -> JsResult<js_sys::Promise> {
     let (t, dt) = read_as(&get(id)?).map_err(js)?;
     let t = t.try_contiguous().map_err(js)?;
-    macro_rules! arm {
-        ($t:ty, $arr:ty) => {{
-            let f = t.to_vec_async::<$t>();
-            wasm_bindgen_futures::future_to_promise(async move {
-                let v = f.await.map_err(|e| JsValue::from(js(e)))?;
-                Ok(<$arr>::from(&v[..]).into())
-            })
-        }};
+    #[cfg(feature = "webgpu")]
+    {
+        let f = t.device().driver().read(&t.as_view());
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            typed_array(f.await, dt)
+        }))
     }
-    Ok(match dt {
-        DType::F32 => arm!(f32, js_sys::Float32Array),
-        DType::F64 => arm!(f64, js_sys::Float64Array),
-        DType::I32 => arm!(i32, js_sys::Int32Array),
-        DType::I64 => arm!(i64, js_sys::BigInt64Array),
-        DType::U8 => arm!(u8, js_sys::Uint8Array),
-        DType::I8 => arm!(i8, js_sys::Int8Array),
-        DType::Bool | DType::F16 | DType::BF16 => {
-            return Err(arg("data", "internal: unconverted dtype"))
-        }
-    })
+    // Only the CPU driver: its readback is ready at once, so the promise is settled here and
+    // the package carries no future machinery (issue 5).
+    #[cfg(not(feature = "webgpu"))]
+    Ok(
+        match typed_array(t.device().driver().read_blocking(&t.as_view()), dt) {
+            Ok(v) => js_sys::Promise::resolve(&v),
+            Err(e) => js_sys::Promise::reject(&e),
+        },
+    )
 }
 
 /// The elements as f64, blocking (native tests and the doc example; JS uses [`read`]).
