@@ -62,22 +62,7 @@ pub trait Module {
     /// hold the old handles, so build them after moving, as in PyTorch.
     fn to(&mut self, device: &Device) -> Result<()> {
         self.visit_tensors_mut(&mut |t| move_tensor(t, device))?;
-        // A module whose visitor misses a field must not leave it behind silently.
-        match self
-            .state_dict()
-            .into_iter()
-            .find(|(_, t)| t.device() != device)
-        {
-            Some((k, t)) => Err(Error::Arg {
-                op: "Module::to",
-                msg: alloc::format!(
-                    "{k} is still on {} after moving to {device}: the module's \
-                     visit_tensors_mut does not visit it",
-                    t.device()
-                ),
-            }),
-            None => Ok(()),
-        }
+        check_moved(self.state_dict(), device)
     }
 
     /// Switches training mode (dropout, batch-norm statistics) for this module and children.
@@ -106,63 +91,84 @@ pub trait Module {
     /// Copies values into parameters and buffers by name; every key must match in name,
     /// shape and dtype, and none may be missing or unexpected (PyTorch's `strict=True`).
     fn load_state_dict(&self, state: &[(String, Tensor)]) -> Result<()> {
-        let mine = self.state_dict();
-        let mut missing: Vec<&str> = Vec::new();
-        for (k, _) in &mine {
-            if !state.iter().any(|(s, _)| s == k) {
-                missing.push(k);
-            }
-        }
-        let unexpected: Vec<&str> = state
-            .iter()
-            .filter(|(s, _)| !mine.iter().any(|(k, _)| k == s))
-            .map(|(s, _)| s.as_str())
-            .collect();
-        if !missing.is_empty() || !unexpected.is_empty() {
-            return Err(Error::Arg {
-                op: "load_state_dict",
-                msg: alloc::format!(
-                    "missing keys {}, unexpected keys {}",
-                    Names(&missing),
-                    Names(&unexpected)
-                ),
-            });
-        }
-        for (k, dst) in &mine {
-            let src = &state
-                .iter()
-                .find(|(s, _)| s == k)
-                .expect("internal: checked above")
-                .1;
-            if src.shape() != dst.shape() {
-                return Err(shape_err(
-                    "load_state_dict",
-                    alloc::format!("{k} of shape {}", dst.shape()),
-                    src.shape(),
-                ));
-            }
-            if src.dtype() != dst.dtype() {
-                return Err(crate::error::dtype_err(
-                    "load_state_dict",
-                    alloc::format!(
-                        "{k} is {} in the model but {} in the state dict",
-                        dst.dtype(),
-                        src.dtype()
-                    ),
-                ));
-            }
-        }
-        let _ng = crate::autograd::no_grad();
-        for (k, dst) in &mine {
-            let src = &state
-                .iter()
-                .find(|(s, _)| s == k)
-                .expect("internal: checked above")
-                .1;
-            dst.try_copy_(&src.try_to_device(dst.device())?)?;
-        }
-        Ok(())
+        load_into(&self.state_dict(), state)
     }
+}
+
+// The default methods' bodies live in plain functions: a default method is compiled once per
+// module type (12 in the npm package, issue 5), these once.
+
+/// [`Module::to`]'s check: a module whose visitor misses a field must not leave it behind
+/// silently.
+fn check_moved(state: Vec<(String, Tensor)>, device: &Device) -> Result<()> {
+    match state.into_iter().find(|(_, t)| t.device() != device) {
+        Some((k, t)) => Err(Error::Arg {
+            op: "Module::to",
+            msg: alloc::format!(
+                "{k} is still on {} after moving to {device}: the module's \
+                 visit_tensors_mut does not visit it",
+                t.device()
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// [`Module::load_state_dict`] on the module's own state dict `mine`.
+fn load_into(mine: &[(String, Tensor)], state: &[(String, Tensor)]) -> Result<()> {
+    let mut missing: Vec<&str> = Vec::new();
+    for (k, _) in mine {
+        if !state.iter().any(|(s, _)| s == k) {
+            missing.push(k);
+        }
+    }
+    let unexpected: Vec<&str> = state
+        .iter()
+        .filter(|(s, _)| !mine.iter().any(|(k, _)| k == s))
+        .map(|(s, _)| s.as_str())
+        .collect();
+    if !missing.is_empty() || !unexpected.is_empty() {
+        return Err(Error::Arg {
+            op: "load_state_dict",
+            msg: alloc::format!(
+                "missing keys {}, unexpected keys {}",
+                Names(&missing),
+                Names(&unexpected)
+            ),
+        });
+    }
+    // Every value is checked before any is copied.
+    let mut srcs: Vec<&Tensor> = Vec::with_capacity(mine.len());
+    for (k, dst) in mine {
+        let src = &state
+            .iter()
+            .find(|(s, _)| s == k)
+            .expect("internal: checked above")
+            .1;
+        if src.shape() != dst.shape() {
+            return Err(shape_err(
+                "load_state_dict",
+                alloc::format!("{k} of shape {}", dst.shape()),
+                src.shape(),
+            ));
+        }
+        if src.dtype() != dst.dtype() {
+            return Err(crate::error::dtype_err(
+                "load_state_dict",
+                alloc::format!(
+                    "{k} is {} in the model but {} in the state dict",
+                    dst.dtype(),
+                    src.dtype()
+                ),
+            ));
+        }
+        srcs.push(src);
+    }
+    let _ng = crate::autograd::no_grad();
+    for ((_, dst), src) in mine.iter().zip(srcs) {
+        dst.try_copy_(&src.try_to_device(dst.device())?)?;
+    }
+    Ok(())
 }
 
 /// What [`Module::visit_tensors_mut`] calls on each tensor field.
