@@ -42,11 +42,15 @@ function lantern() {
   const opt = new lt.optim.SGD(model.parameters(), { lr: 0.01 });
   const x = lt.tensor(xData, { shape: [B, D] });
   const y = lt.tensor(yData, { dtype: 'int64' });
+  // lt.tidy frees the step's tensors as tf.tidy does on the other side (else they wait for
+  // the garbage collector's FinalizationRegistry, which makes the timings noisy).
   return () => {
-    const loss = lt.nn.functional.crossEntropy(model.forward(x), y);
-    opt.zeroGrad();
-    loss.backward();
-    opt.step();
+    lt.tidy(() => {
+      const loss = lt.nn.functional.crossEntropy(model.forward(x), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+    });
   };
 }
 
