@@ -796,10 +796,7 @@ fn binary_bool(op: BinaryOp, a: &Arg, b: &Arg, y: &Arg) -> Result<()> {
 pub fn binary(op: BinaryOp, a: &Arg, b: &Arg, y: &Arg) -> Result<()> {
     match a.dtype {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        DType::F32 if matches!(op, BinaryOp::Maximum | BinaryOp::Minimum) => {
-            super::simd128::max_min_f32(op == BinaryOp::Maximum, a, b, y);
-            Ok(())
-        }
+        DType::F32 if super::simd128::binary_f32(op, a, b, y) => Ok(()),
         DType::F32 => binary_float::<f32>(op, a, b, y),
         #[cfg(not(feature = "compact"))]
         DType::F64 => binary_float::<f64>(op, a, b, y),

@@ -4,7 +4,11 @@
 
 use super::walk::{for_each_run, Ptr};
 use super::Arg;
-use core::arch::wasm32::{f32x4_max, f32x4_min, f32x4_splat, v128, v128_load, v128_store};
+use crate::ops::BinaryOp;
+use core::arch::wasm32::{
+    f32x4_add, f32x4_div, f32x4_max, f32x4_min, f32x4_mul, f32x4_splat, f32x4_sub, v128, v128_load,
+    v128_store,
+};
 
 /// `y[i] = max(x[i], 0)` over `n` contiguous elements, NaN propagating (`torch.relu`):
 /// wasm's `f32x4.max` returns NaN if either lane is NaN and orders -0 below +0, as
@@ -33,22 +37,60 @@ pub unsafe fn relu_f32(x: *const f32, y: *mut f32, n: usize) {
     }
 }
 
-/// `y = maximum(a, b)` (or `minimum`) on f32 views of one shape, NaN propagating
-/// (`torch.maximum`): wasm's `f32x4.max`/`min` have exactly those semantics (-0 below +0).
-/// Unit-stride runs and runs with one operand broadcast take four lanes at a time.
-pub fn max_min_f32(max: bool, a: &Arg, b: &Arg, y: &Arg) {
+/// `y = a op b` on f32 views of one shape for the ops with a lane-wise wasm instruction;
+/// false (nothing written) for the others. Unit-stride runs and runs with one operand
+/// broadcast take four lanes at a time, the rest goes element by element; both give the
+/// scalar op's exact results (IEEE add/sub/mul/div; `f32x4.max`/`min` propagate NaN and
+/// order -0 below +0, as `torch.maximum`/`minimum`).
+pub fn binary_f32(op: BinaryOp, a: &Arg, b: &Arg, y: &Arg) -> bool {
+    match op {
+        BinaryOp::Add => runs(a, b, y, |p, q| f32x4_add(p, q), |p, q| p + q),
+        BinaryOp::Sub => runs(a, b, y, |p, q| f32x4_sub(p, q), |p, q| p - q),
+        BinaryOp::Mul => runs(a, b, y, |p, q| f32x4_mul(p, q), |p, q| p * q),
+        BinaryOp::Div => runs(a, b, y, |p, q| f32x4_div(p, q), |p, q| p / q),
+        BinaryOp::Maximum => runs(
+            a,
+            b,
+            y,
+            |p, q| f32x4_max(p, q),
+            |p, q| {
+                if p.is_nan() || p > q {
+                    p
+                } else {
+                    q
+                }
+            },
+        ),
+        BinaryOp::Minimum => runs(
+            a,
+            b,
+            y,
+            |p, q| f32x4_min(p, q),
+            |p, q| {
+                if p.is_nan() || p < q {
+                    p
+                } else {
+                    q
+                }
+            },
+        ),
+        _ => return false,
+    }
+    true
+}
+
+fn runs(
+    a: &Arg,
+    b: &Arg,
+    y: &Arg,
+    lanes: impl Fn(v128, v128) -> v128 + Sync + Send,
+    scalar: impl Fn(f32, f32) -> f32 + Sync + Send,
+) {
     let (ap, bp, yp) = (
         Ptr(a.ptr.0 as *mut f32),
         Ptr(b.ptr.0 as *mut f32),
         Ptr(y.ptr.0 as *mut f32),
     );
-    let lanes = |p: v128, q: v128| {
-        if max {
-            f32x4_max(p, q)
-        } else {
-            f32x4_min(p, q)
-        }
-    };
     for_each_run(
         y.layout.dims(),
         [&y.layout.strides, &a.layout.strides, &b.layout.strides],
@@ -59,7 +101,8 @@ pub fn max_min_f32(max: bool, a: &Arg, b: &Arg, y: &Arg) {
             let mut i = 0;
             if vector {
                 // SAFETY: runs stay inside the views; a stride-0 operand is read at its one
-                // element, splatted; unaligned v128 access is allowed.
+                // element, splatted; unaligned v128 access is allowed. An output aliasing an
+                // input has its layout, so each lane is read before it is written.
                 unsafe {
                     let load = |q: *mut f32, st: usize, i: usize| {
                         if st == 0 {
@@ -77,11 +120,7 @@ pub fn max_min_f32(max: bool, a: &Arg, b: &Arg, y: &Arg) {
             }
             while i < n {
                 // SAFETY: i < n elements of each run.
-                unsafe {
-                    let (p, q) = (*aq.add(i * s[1]), *bq.add(i * s[2]));
-                    let keep_p = p.is_nan() || if max { p > q } else { p < q };
-                    *yq.add(i * s[0]) = if keep_p { p } else { q };
-                }
+                unsafe { *yq.add(i * s[0]) = scalar(*aq.add(i * s[1]), *bq.add(i * s[2])) };
                 i += 1;
             }
         },
