@@ -263,3 +263,30 @@ test('relu, maximum, minimum and clamp: NaN, signed zeros, tails, broadcasts, st
   same(await arr(m.relu()), f32(mt.map((v) => max(v, 0))));
   same(await arr(m.maximum(lt.tensor(1))), f32(mt.map((v) => max(v, 1))));
 });
+
+// The package's simd128 exp (core/src/cpu/simd128.rs `exp4`, also inside softmax): within 2
+// ulp of e^x over the whole f32 range, exact at the edges (0, 1, inf, NaN, subnormals).
+test('exp is within 2 ulp everywhere, and exact at the edges', async () => {
+  const xs = [];
+  for (let v = -110; v <= 90; v += 0.0037) xs.push(v);
+  for (let v = -1e-3; v <= 1e-3; v += 1.3e-6) xs.push(v);
+  xs.push(0, -0, Infinity, -Infinity, NaN, 88.72, 88.73, -87.33, -103.2, -103.98, -1e30, 1e30);
+  const x = Float32Array.from(xs);
+  const got = Array.from(await lt.tensor(x).exp().data());
+  const bits = (v) => new Int32Array(Float32Array.of(v).buffer)[0];
+  let worst = 0;
+  x.forEach((v, i) => {
+    const want = Math.fround(Math.exp(v));
+    if (Number.isNaN(want)) return assert.ok(Number.isNaN(got[i]), `exp(${v}) = ${got[i]}`);
+    if (!Number.isFinite(want) || want === 0) return assert.equal(got[i], want, `exp(${v})`);
+    worst = Math.max(worst, Math.abs(bits(got[i]) - bits(want)));
+  });
+  assert.ok(worst <= 2, `worst error ${worst} ulp`);
+  assert.equal((await lt.tensor([0, 1]).exp().data())[0], 1);
+  // Softmax rows through the same exp: sum to 1, match the f64 reference.
+  const row = Array.from({ length: 37 }, (_, i) => Math.sin(i) * 30);
+  const s = Array.from(await lt.tensor(row).softmax(0).data());
+  const e = row.map((v) => Math.exp(v - Math.max(...row)));
+  const z = e.reduce((a, b) => a + b);
+  near(s, e.map((v) => v / z), 1e-6);
+});

@@ -114,8 +114,20 @@ fn run<T: Soft>(x: &Arg, y: &Arg, log: bool) {
         for (o, &v) in yr.iter_mut().zip(xr) {
             *o = v.sub(m);
         }
-        for o in yr.iter_mut() {
-            *o = o.exp();
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        let done = core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>();
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if done {
+            let p = yr.as_mut_ptr() as *mut f32;
+            // SAFETY: T is f32 (checked above); the row holds `cols` elements.
+            unsafe { super::simd128::exp_f32(p, p, cols) };
+        }
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        let done = false;
+        if !done {
+            for o in yr.iter_mut() {
+                *o = o.exp();
+            }
         }
         let mut acc = [0.0f64; 4];
         let mut chunks = yr.chunks_exact(4);
