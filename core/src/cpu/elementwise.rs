@@ -477,20 +477,7 @@ fn unary_int_ptr<T: IntOps>(op: UnaryOp, x: &Arg, y: &Arg) -> Result<()> {
 pub fn unary(op: UnaryOp, x: &Arg, y: &Arg) -> Result<()> {
     match x.dtype {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        DType::F32
-            if op == UnaryOp::Exp && x.layout.is_contiguous() && y.layout.is_contiguous() =>
-        {
-            // SAFETY: both views are contiguous with one shape, so `numel` elements from
-            // their offsets are inside their buffers.
-            unsafe {
-                super::simd128::exp_f32(
-                    Ptr(x.ptr.0 as *mut f32).at(x.layout.offset),
-                    Ptr(y.ptr.0 as *mut f32).at(y.layout.offset),
-                    y.layout.numel(),
-                )
-            };
-            Ok(())
-        }
+        DType::F32 if op == UnaryOp::Exp && super::simd128::exp(x, y) => Ok(()),
         DType::F32 => unary_float::<f32>(op, x, y),
         #[cfg(not(feature = "compact"))]
         DType::F64 => unary_float::<f64>(op, x, y),
@@ -548,16 +535,7 @@ pub fn nan_max<T: Num>(a: T, b: T) -> T {
 /// `max(x, 0)` on f32, NaN propagating (`torch.relu`).
 pub fn relu_f32(x: &Arg, y: &Arg) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    if x.layout.is_contiguous() && y.layout.is_contiguous() {
-        // SAFETY: both views are contiguous with one shape, so `numel` elements from their
-        // offsets are inside their buffers.
-        unsafe {
-            super::simd128::relu_f32(
-                Ptr(x.ptr.0 as *mut f32).at(x.layout.offset),
-                Ptr(y.ptr.0 as *mut f32).at(y.layout.offset),
-                y.layout.numel(),
-            )
-        };
+    if super::simd128::relu(x, y) {
         return;
     }
     map1(x, y, |a: f32| nan_max(a, 0.0))

@@ -2,6 +2,7 @@
 //! auto-vectorise at its size-optimising levels. Also for V8: it compiles a scalar f32
 //! `select` into a branch, so a scalar `max(x, 0)` mispredicts on random signs.
 
+use super::elementwise::{nan_max, nan_min};
 use super::walk::{for_each_run, Ptr};
 use super::Arg;
 use crate::ops::BinaryOp;
@@ -11,30 +12,93 @@ use core::arch::wasm32::{
     v128_load, v128_store,
 };
 
-/// `y[i] = max(x[i], 0)` over `n` contiguous elements, NaN propagating (`torch.relu`):
+/// `y = relu(x)` on two contiguous f32 views of one shape, NaN propagating (`torch.relu`):
 /// wasm's `f32x4.max` returns NaN if either lane is NaN and orders -0 below +0, as
-/// `nan_max(x, 0)` does.
+/// `nan_max(x, 0)` does. False (nothing written) when either view is strided.
+pub fn relu(x: &Arg, y: &Arg) -> bool {
+    map_views::<Relu>(x, y)
+}
+
+/// `y = e^x` on two contiguous f32 views of one shape (see [`exp4`]); false (nothing
+/// written) when either view is strided.
+pub fn exp(x: &Arg, y: &Arg) -> bool {
+    map_views::<Exp>(x, y)
+}
+
+/// `e^x` in place over a row (the softmax kernel's exp pass; see [`exp4`]).
+pub fn exp_row(row: &mut [f32]) {
+    let p = row.as_mut_ptr();
+    // SAFETY: the row holds `len` elements; input and output may be the same buffer.
+    unsafe { map::<Exp>(p, p, row.len()) }
+}
+
+/// A lane-wise f32 function. A type, not a closure: at opt-level "z" a closure's body (exp's
+/// is large) stays a call per vector, where `#[inline(always)]` on `apply` is honoured.
+trait Lanes {
+    fn apply(v: v128) -> v128;
+}
+
+struct Relu;
+impl Lanes for Relu {
+    #[inline(always)]
+    fn apply(v: v128) -> v128 {
+        f32x4_max(v, f32x4_splat(0.0))
+    }
+}
+
+struct Exp;
+impl Lanes for Exp {
+    #[inline(always)]
+    fn apply(v: v128) -> v128 {
+        exp4(v)
+    }
+}
+
+/// `y = L(x)` over two contiguous views; false when either is strided.
+fn map_views<L: Lanes>(x: &Arg, y: &Arg) -> bool {
+    if !(x.layout.is_contiguous() && y.layout.is_contiguous()) {
+        return false;
+    }
+    // SAFETY: both views are contiguous with one shape, so `numel` elements from their
+    // offsets are inside their buffers.
+    unsafe {
+        map::<L>(
+            Ptr(x.ptr.0 as *mut f32).at(x.layout.offset),
+            Ptr(y.ptr.0 as *mut f32).at(y.layout.offset),
+            y.layout.numel(),
+        )
+    };
+    true
+}
+
+/// `y[i] = L(x[i])` over `n` contiguous elements; the tail goes through a zero-padded
+/// vector, so every element gets the same function.
 ///
 /// # Safety
 /// `x` and `y` hold `n` elements each; they may be the same buffer.
-pub unsafe fn relu_f32(x: *const f32, y: *mut f32, n: usize) {
-    let zero = f32x4_splat(0.0);
+unsafe fn map<L: Lanes>(x: *const f32, y: *mut f32, n: usize) {
     let mut i = 0;
     while i + 4 <= n {
         // SAFETY: lanes i..i+4 are inside both buffers; unaligned v128 access is allowed.
         unsafe {
-            let v = v128_load(x.add(i) as *const v128);
-            v128_store(y.add(i) as *mut v128, f32x4_max(v, zero));
-        }
+            v128_store(
+                y.add(i) as *mut v128,
+                L::apply(v128_load(x.add(i) as *const v128)),
+            )
+        };
         i += 4;
     }
-    while i < n {
-        // SAFETY: i < n.
+    if i < n {
+        let mut t = [0f32; 4];
+        // SAFETY: n - i < 4 elements remain in both buffers; `t` holds 4.
         unsafe {
-            let a = *x.add(i);
-            *y.add(i) = if a.is_nan() || a > 0.0 { a } else { 0.0 };
+            core::ptr::copy_nonoverlapping(x.add(i), t.as_mut_ptr(), n - i);
+            v128_store(
+                t.as_mut_ptr() as *mut v128,
+                L::apply(v128_load(t.as_ptr() as *const v128)),
+            );
+            core::ptr::copy_nonoverlapping(t.as_ptr(), y.add(i), n - i);
         }
-        i += 1;
     }
 }
 
@@ -49,32 +113,8 @@ pub fn binary_f32(op: BinaryOp, a: &Arg, b: &Arg, y: &Arg) -> bool {
         BinaryOp::Sub => runs(a, b, y, |p, q| f32x4_sub(p, q), |p, q| p - q),
         BinaryOp::Mul => runs(a, b, y, |p, q| f32x4_mul(p, q), |p, q| p * q),
         BinaryOp::Div => runs(a, b, y, |p, q| f32x4_div(p, q), |p, q| p / q),
-        BinaryOp::Maximum => runs(
-            a,
-            b,
-            y,
-            |p, q| f32x4_max(p, q),
-            |p, q| {
-                if p.is_nan() || p > q {
-                    p
-                } else {
-                    q
-                }
-            },
-        ),
-        BinaryOp::Minimum => runs(
-            a,
-            b,
-            y,
-            |p, q| f32x4_min(p, q),
-            |p, q| {
-                if p.is_nan() || p < q {
-                    p
-                } else {
-                    q
-                }
-            },
-        ),
+        BinaryOp::Maximum => runs(a, b, y, |p, q| f32x4_max(p, q), nan_max),
+        BinaryOp::Minimum => runs(a, b, y, |p, q| f32x4_min(p, q), nan_min),
         _ => return false,
     }
     true
@@ -157,35 +197,4 @@ fn exp4(x: v128) -> v128 {
     let s1 = i32x4_shl(i32x4_add(half, bias), 23);
     let s2 = i32x4_shl(i32x4_add(i32x4_sub(ni, half), bias), 23);
     f32x4_mul(f32x4_mul(p, s1), s2)
-}
-
-/// `y[i] = e^x[i]` over `n` contiguous elements (see [`exp4`]; the tail goes through a
-/// zero-padded vector, so every element gets the same function).
-///
-/// # Safety
-/// `x` and `y` hold `n` elements each; they may be the same buffer.
-pub unsafe fn exp_f32(x: *const f32, y: *mut f32, n: usize) {
-    let mut i = 0;
-    while i + 4 <= n {
-        // SAFETY: lanes i..i+4 are inside both buffers.
-        unsafe {
-            v128_store(
-                y.add(i) as *mut v128,
-                exp4(v128_load(x.add(i) as *const v128)),
-            )
-        };
-        i += 4;
-    }
-    if i < n {
-        let mut t = [0f32; 4];
-        // SAFETY: n - i < 4 elements remain in both buffers; `t` holds 4.
-        unsafe {
-            core::ptr::copy_nonoverlapping(x.add(i), t.as_mut_ptr(), n - i);
-            v128_store(
-                t.as_mut_ptr() as *mut v128,
-                exp4(v128_load(t.as_ptr() as *const v128)),
-            );
-            core::ptr::copy_nonoverlapping(t.as_ptr(), y.add(i), n - i);
-        }
-    }
 }

@@ -10,7 +10,7 @@ use crate::dtype::DType;
 /// The float types this kernel runs: libm's exp and log as the composed path's `Exp` and
 /// `Log` kernels use, so the two differ only in summation order.
 trait Soft: Copy + Send + Sync + PartialOrd + 'static {
-    fn exp(self) -> Self;
+    fn exp_row(row: &mut [Self]);
     fn ln(self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn div(self, o: Self) -> Self;
@@ -21,11 +21,11 @@ trait Soft: Copy + Send + Sync + PartialOrd + 'static {
 }
 
 macro_rules! soft {
-    ($t:ty, $exp:path, $ln:path) => {
+    ($t:ty, $exp_row:path, $ln:path) => {
         impl Soft for $t {
             #[inline(always)]
-            fn exp(self) -> Self {
-                $exp(self)
+            fn exp_row(row: &mut [Self]) {
+                $exp_row(row)
             }
             #[inline(always)]
             fn ln(self) -> Self {
@@ -55,8 +55,27 @@ macro_rules! soft {
         }
     };
 }
-soft!(f32, crate::math::expf, crate::math::logf);
-soft!(f64, crate::math::exp, crate::math::log);
+soft!(f32, exp_row_f32, crate::math::logf);
+soft!(f64, exp_row_f64, crate::math::log);
+
+/// `e^x` in place over a row: the npm package's simd128 lanes (as its `Exp` kernel), libm's
+/// expf elsewhere.
+#[inline(always)]
+fn exp_row_f32(row: &mut [f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    super::simd128::exp_row(row);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    for o in row.iter_mut() {
+        *o = crate::math::expf(*o);
+    }
+}
+
+#[inline(always)]
+fn exp_row_f64(row: &mut [f64]) {
+    for o in row.iter_mut() {
+        *o = crate::math::exp(*o);
+    }
+}
 
 /// Runs the op when both views are contiguous, of one float dtype and shape (`None`
 /// otherwise: core composes it).
@@ -114,21 +133,7 @@ fn run<T: Soft>(x: &Arg, y: &Arg, log: bool) {
         for (o, &v) in yr.iter_mut().zip(xr) {
             *o = v.sub(m);
         }
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        let done = core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>();
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        if done {
-            let p = yr.as_mut_ptr() as *mut f32;
-            // SAFETY: T is f32 (checked above); the row holds `cols` elements.
-            unsafe { super::simd128::exp_f32(p, p, cols) };
-        }
-        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-        let done = false;
-        if !done {
-            for o in yr.iter_mut() {
-                *o = o.exp();
-            }
-        }
+        T::exp_row(yr);
         let mut acc = [0.0f64; 4];
         let mut chunks = yr.chunks_exact(4);
         for c in &mut chunks {
